@@ -106,8 +106,9 @@ function flagsFor(name: BackendName): Record<string, boolean> {
 function summarise(name: BackendName, attempts: BackendAttempt[], flags: Record<string, boolean>, forced: boolean): string {
   const detail =
     name === "wasm" ? ` (${flags.simd ? "SIMD" : "no SIMD"}, ${flags.threads ? "threads" : "1 thread"})` : name === "tfjs-node-gpu" ? " (CUDA)" : "";
-  const skipped = attempts.filter((a) => !a.ok && a.reason).map((a) => `${a.name}: ${a.reason}`);
-  return `${name}${detail}${forced ? " [forced]" : ""}${skipped.length ? ` — skipped ${skipped.join("; ")}` : ""}`;
+  // One line: the chosen backend, and the skipped ones with a short reason (full text in `attempts`).
+  const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name} (${/Cannot find module/.test(a.reason ?? "") ? "not installed" : (a.reason ?? "failed").slice(0, 80)})`);
+  return `${name}${detail}${forced ? " [forced]" : ""}${skipped.length ? ` — skipped ${skipped.join(", ")}` : ""}`;
 }
 
 /**

@@ -82,3 +82,46 @@ export function paramEntries(p: ModelParams): ParamEntry[] {
   add("lm_head.weight", p.lmHead, true);
   return out;
 }
+
+/** A named place in a parameter object that can be read and replaced (used by the trainer). */
+export interface ParamSlot {
+  name: string;
+  get(): tf.Tensor;
+  set(t: tf.Tensor): void;
+}
+
+/**
+ * Every parameter as a readable/writable slot, same names and order as `paramEntries`. The trainer
+ * replaces tensors through these (tensors are immutable; an update makes a new one).
+ */
+export function paramSlots(p: ModelParams): ParamSlot[] {
+  const out: ParamSlot[] = [];
+  // `obj[key]` is a tensor field of a plain params object; typed loosely so one helper serves all.
+  const add = (name: string, obj: Record<string, unknown>, key: string) =>
+    out.push({ name, get: () => obj[key] as tf.Tensor, set: (t) => void (obj[key] = t) });
+  const P = p as unknown as Record<string, unknown>;
+  add("model.embed_tokens.weight", P, "embed");
+  p.layers.forEach((l, i) => {
+    const pre = `model.layers.${i}`;
+    const L = l as unknown as Record<string, unknown>;
+    add(`${pre}.self_attn.q_proj.weight`, L, "q");
+    add(`${pre}.self_attn.k_proj.weight`, L, "k");
+    add(`${pre}.self_attn.v_proj.weight`, L, "v");
+    add(`${pre}.self_attn.o_proj.weight`, L, "o");
+    add(`${pre}.self_attn.q_norm.weight`, L, "qNorm");
+    add(`${pre}.self_attn.k_norm.weight`, L, "kNorm");
+    add(`${pre}.post_attention_layernorm.weight`, L, "postAttnNorm");
+    add(`${pre}.post_feedforward_layernorm.weight`, L, "postFfnNorm");
+    add(`${pre}.mlp.gate.weight`, L, "router");
+    add(`${pre}.mlp.expert_bias`, L, "expertBias");
+    l.experts.forEach((e, j) => {
+      const X = e as unknown as Record<string, unknown>;
+      add(`${pre}.mlp.experts.${j}.gate_proj.weight`, X, "gate");
+      add(`${pre}.mlp.experts.${j}.up_proj.weight`, X, "up");
+      add(`${pre}.mlp.experts.${j}.down_proj.weight`, X, "down");
+    });
+  });
+  add("model.norm.weight", P, "norm");
+  add("lm_head.weight", P, "lmHead");
+  return out;
+}

@@ -1,0 +1,335 @@
+/**
+ * Benchmark: forward and training throughput of the FlexOlmo model on the active TF.js backend.
+ *
+ *   npm run bench                      # default run (~2-3 min on wasm)
+ *   node dist/bench/main.js --quick    # ~30 s: batch 4, fewer repetitions
+ *   FLEXOLMO_BACKEND=cpu node dist/bench/main.js --quick --out /tmp/bench.json
+ *
+ * Reports, for a dense, a 2-expert (top-2) and an 8-expert (top-4) model at the `cpu` preset:
+ * tokens/s (forward and training), model FLOPs/s and their fraction of the backend's own matMul
+ * speed, peak live tensors and bytes during a step, RSS, and a per-kernel step-time breakdown.
+ * Also the backend's matMul GFLOP/s at 512³ and at the shapes the model uses.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
+import { MODEL_PRESETS, ModelConfig } from "../lib/model/config";
+import { flopsPerToken } from "../lib/model/flops";
+import { disposeParams, forwardHidden, initParams, paramCount } from "../lib/model/model";
+import { Rng } from "../lib/model/rng";
+import { installOps, OP_FIXES } from "../lib/ops";
+import { randomWindows } from "../lib/train/batches";
+import { TRAIN_PRESETS } from "../lib/train/config";
+import { Trainer } from "../lib/train/trainer";
+
+interface Args {
+  quick: boolean;
+  out?: string;
+  /** Also measure what each registered fix buys (child processes with FLEXOLMO_OPS_SKIP). */
+  ablate: boolean;
+  /** Internal: run one ablation measurement for this model and print it as JSON. */
+  ablateChild?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, ablate: false };
+  for (let i = 0; i < argv.length; i++) {
+    const s = argv[i];
+    if (s === "--quick") a.quick = true;
+    else if (s === "--out") {
+      a.out = argv[++i];
+      if (!a.out) throw new Error("--out needs a file path");
+    } else if (s === "--ablate") a.ablate = true;
+    else if (s === "--ablate-child") a.ablateChild = argv[++i];
+    else if (s === "--help" || s === "-h") {
+      console.log("usage: node dist/bench/main.js [--quick] [--ablate] [--out results.json]   (FLEXOLMO_BACKEND=wasm|cpu|tfjs-node selects the backend)");
+      process.exit(0);
+    } else throw new Error(`Unknown argument "${s}". Use --quick, --ablate and/or --out PATH.`);
+  }
+  return a;
+}
+
+/** Best-of-n wall time (ms) of f, after one warm-up call. f must dispose what it makes. */
+function timeBest(f: () => void, n: number): number {
+  f();
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    f();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+interface MatMulResult {
+  name: string;
+  shape: string;
+  gflops: number;
+  ms: number;
+}
+
+function matMulBench(quick: boolean, n: number): MatMulResult[] {
+  const rng = new Rng(1);
+  const mk = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  const N = n; // tokens per step
+  const cases: Array<{ name: string; a: number[]; b: number[]; ta?: boolean; tb?: boolean }> = [
+    { name: "512³ reference", a: [512, 512], b: [512, 512] },
+    { name: "q/k/v/o  x·W", a: [N, 128], b: [128, 128] },
+    { name: "FFN gate/up", a: [N, 128], b: [128, 352] },
+    { name: "FFN down", a: [N, 352], b: [352, 128] },
+    { name: "LM head x·W", a: [N, 128], b: [128, 4096] },
+    { name: "LM head dW = xᵀ·dY", a: [128, N], b: [N, 4096] },
+    { name: "LM head dX = dY·Wᵀ", a: [N, 4096], b: [4096, 128] },
+    { name: "attention q·kᵀ (batched)", a: [(N / 128) * 4, 128, 32], b: [(N / 128) * 4, 32, 128] },
+    { name: "with transposeA flag", a: [512, 512], b: [512, 512], ta: true },
+  ];
+  const out: MatMulResult[] = [];
+  for (const c of cases) {
+    const a = mk(c.a), b = mk(c.b);
+    const ms = timeBest(() => tf.matMul(a, b, c.ta, c.tb).dispose(), quick ? 2 : 4);
+    const m = c.a[c.a.length - 2], k = c.a[c.a.length - 1], nn = c.b[c.b.length - 1];
+    const batch = c.a.length === 3 ? c.a[0] : 1;
+    out.push({ name: c.name, shape: `${c.a.join("×")} · ${c.b.join("×")}`, gflops: (2 * batch * m * k * nn) / (ms * 1e6), ms });
+    tf.dispose([a, b]);
+  }
+  return out;
+}
+
+interface ModelResult {
+  name: string;
+  experts: number;
+  topK: number;
+  params: { total: number; active: number };
+  batchSize: number;
+  seqLen: number;
+  forward: { tokensPerSec: number; msPerBatch: number; gflops: number };
+  train: { tokensPerSec: number; msPerStep: number; gflops: number; steps: number };
+  peakTensors: number;
+  peakTensorMB: number;
+  liveTensorsBetweenSteps: number;
+  rssMB: number;
+  breakdown: Array<{ kernel: string; ms: number; calls: number; share: number }>;
+  outsideKernelsMs: number;
+}
+
+async function modelBench(name: string, experts: number, topK: number, a: Args, slow: boolean): Promise<ModelResult> {
+  const names = ["public", "math", "code", "news", "creative", "academic", "reddit", "edu"].slice(0, experts);
+  const cfg: ModelConfig = { ...MODEL_PRESETS.cpu, experts: names, topK };
+  const tc = { ...TRAIN_PRESETS.cpu, batchSize: a.quick ? 4 : TRAIN_PRESETS.cpu.batchSize };
+  const B = tc.batchSize, T = tc.seqLen, N = B * T;
+  const p = initParams(cfg, 0);
+  const rng = new Rng(7);
+  // Synthetic uniform tokens: throughput does not depend on the text (routing is data-dependent, but
+  // an untrained router splits tokens roughly evenly, the worst case for sparse dispatch).
+  const tokens = Int32Array.from({ length: 200_000 }, () => rng.int(cfg.vocabSize));
+  const batches = randomWindows(tokens, B, T, 0);
+  const reps = a.quick || slow ? 1 : 3;
+
+  // Forward: logits for one batch, inside a tidy.
+  const fb = batches.next();
+  const ids = tf.tensor2d(Int32Array.from({ length: N }, (_, i) => fb.ids[Math.floor(i / T) * (T + 1) + (i % T)]), [B, T], "int32");
+  const fwdMs = timeBest(() => {
+    tf.tidy(() => {
+      const hr = forwardHidden(p, cfg, ids);
+      tf.matMul(hr.hidden, p.lmHead).dataSync();
+    });
+  }, reps);
+  ids.dispose();
+
+  // Training: warm-up, timed steps, then one profiled step for the breakdown.
+  const tr = new Trainer(p, cfg, tc, batches, { routingStats: false });
+  await tr.steps(1);
+  const live = tf.memory().numTensors;
+  const r = await tr.steps(reps);
+  const msPerStep = (r.seconds * 1000) / r.steps;
+  let rss = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const prof = await tf.profile(async () => {
+    await tr.steps(1);
+  });
+  const profWall = performance.now() - t0;
+  rss = Math.max(rss, process.memoryUsage().rss);
+  const agg = new Map<string, { ms: number; calls: number }>();
+  let peakTensors = 0;
+  for (const k of prof.kernels) {
+    const e = agg.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += k.kernelTimeMs as number;
+    e.calls++;
+    agg.set(k.name, e);
+    peakTensors = Math.max(peakTensors, k.totalTensorsSnapshot);
+  }
+  const kernelMs = [...agg.values()].reduce((s, e) => s + e.ms, 0);
+  const breakdown = [...agg.entries()]
+    .map(([kernel, e]) => ({ kernel, ms: e.ms, calls: e.calls, share: e.ms / profWall }))
+    .sort((x, y) => y.ms - x.ms)
+    .slice(0, 10);
+  tr.dispose();
+  disposeParams(p);
+
+  const f = flopsPerToken(cfg, T);
+  const pc = paramCount(cfg);
+  return {
+    name,
+    experts,
+    topK,
+    params: { total: pc.total, active: pc.active },
+    batchSize: B,
+    seqLen: T,
+    forward: { tokensPerSec: (N / fwdMs) * 1000, msPerBatch: fwdMs, gflops: (f.forward * N) / (fwdMs * 1e6) },
+    train: { tokensPerSec: (N / msPerStep) * 1000, msPerStep, gflops: (f.train * N) / (msPerStep * 1e6), steps: r.steps },
+    peakTensors,
+    peakTensorMB: prof.peakBytes / 2 ** 20,
+    liveTensorsBetweenSteps: live,
+    rssMB: rss / 2 ** 20,
+    breakdown,
+    outsideKernelsMs: Math.max(0, profWall - kernelMs),
+  };
+}
+
+const MODELS: Record<string, { experts: number; topK: number }> = {
+  dense: { experts: 1, topK: 1 },
+  "2-expert top-2": { experts: 2, topK: 2 },
+  "8-expert top-4": { experts: 8, topK: 4 },
+};
+
+/** Child process: time training steps of one model with the fixes named in FLEXOLMO_OPS_SKIP left out. */
+async function ablateChild(model: string, quick: boolean): Promise<void> {
+  const m = MODELS[model];
+  if (!m) throw new Error(`--ablate-child: unknown model "${model}"`);
+  await initBackend();
+  const ops = installOps();
+  const names = ["public", "math", "code", "news", "creative", "academic", "reddit", "edu"].slice(0, m.experts);
+  const cfg: ModelConfig = { ...MODEL_PRESETS.cpu, experts: names, topK: m.topK };
+  const tc = { ...TRAIN_PRESETS.cpu, batchSize: quick ? 4 : TRAIN_PRESETS.cpu.batchSize };
+  const p = initParams(cfg, 0);
+  const rng = new Rng(7);
+  const tokens = Int32Array.from({ length: 100_000 }, () => rng.int(cfg.vocabSize));
+  const tr = new Trainer(p, cfg, tc, randomWindows(tokens, tc.batchSize, tc.seqLen, 0), { routingStats: false });
+  let ms = NaN, error: string | undefined;
+  try {
+    await tr.steps(1);
+    const r = await tr.steps(2);
+    ms = Math.min(...r.losses.map((_, i) => i).map(() => (r.seconds * 1000) / r.steps));
+  } catch (e) {
+    error = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  }
+  console.log(`ABLATE ${JSON.stringify({ model, skipped: ops.skipped, msPerStep: ms, tokensPerSec: (tc.batchSize * tc.seqLen * 1000) / ms, error })}`);
+}
+
+interface AblationRow {
+  model: string;
+  skipped: string[];
+  msPerStep: number;
+  tokensPerSec: number;
+  /** time without this fix ÷ time with every fix (> 1: the fix helps). */
+  speedupOfFix?: number;
+  error?: string;
+}
+
+/** Parent: one child process per configuration (registrations are global, so each needs a fresh process). */
+function ablate(quick: boolean): AblationRow[] {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const rows: AblationRow[] = [];
+  const everything = OP_FIXES.filter((f) => f !== "segmentSum"); // wasm cannot train without segmentSum
+  const configs: Array<{ label: string; skip: string[] }> = [
+    { label: "all fixes", skip: [] },
+    ...everything.map((f) => ({ label: `without ${f}`, skip: [f] })),
+    { label: "stock TF.js + segmentSum only", skip: everything },
+  ];
+  for (const model of ["dense", "8-expert top-4"]) {
+    for (const c of configs) {
+      process.stdout.write(`\n  ablation ${model}: ${c.label} …`);
+      const r = spawnSync(process.execPath, [__filename, "--ablate-child", model, ...(quick ? ["--quick"] : [])], {
+        env: { ...process.env, FLEXOLMO_OPS_SKIP: c.skip.join(",") },
+        encoding: "utf8",
+        timeout: 600_000,
+      });
+      const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("ABLATE "));
+      const row: AblationRow = line ? JSON.parse(line.slice(7)) : { model, skipped: c.skip, msPerStep: NaN, tokensPerSec: NaN, error: (r.stderr || "no output").split("\n")[0] };
+      rows.push(row);
+      process.stdout.write(` ${fmt(row.msPerStep)} ms/step${row.error ? ` (error: ${row.error})` : ""}`);
+    }
+    const base = rows.find((r) => r.model === model && r.skipped.length === 0)!.msPerStep;
+    for (const r of rows) if (r.model === model) r.speedupOfFix = r.msPerStep / base;
+  }
+  return rows;
+}
+
+const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.ablateChild) return ablateChild(a.ablateChild, a.quick);
+  const t0 = performance.now();
+  const backend = await initBackend();
+  const ops = installOps();
+  console.log(`FlexOlmo Lab benchmark — backend: ${backend.summary}${a.quick ? " (quick)" : ""}`);
+  const N = (a.quick ? 4 : TRAIN_PRESETS.cpu.batchSize) * TRAIN_PRESETS.cpu.seqLen;
+
+  const mm = matMulBench(a.quick, N);
+  console.log("\nmatMul speed of this backend:");
+  for (const m of mm) console.log(`  ${m.name.padEnd(28)} ${m.shape.padEnd(26)} ${fmt(m.gflops, 1).padStart(7)} GFLOP/s`);
+  const ref = mm[0].gflops;
+  // The cpu backend needs tens of seconds per training step at this size: one repetition only.
+  const slow = ref < 3;
+
+  const models: ModelResult[] = [];
+  for (const [name, e, k] of [
+    ["dense", 1, 1],
+    ["2-expert top-2", 2, 2],
+    ["8-expert top-4", 8, 4],
+  ] as const) {
+    process.stdout.write(`\nbenchmarking ${name} …`);
+    models.push(await modelBench(name, e, k, a, slow));
+    process.stdout.write(" done");
+  }
+
+  console.log(`\n\nThroughput at the cpu preset (d=128, 4 layers, T=${TRAIN_PRESETS.cpu.seqLen}, batch ${models[0].batchSize}):`);
+  console.log("  model            params (active)   fwd tok/s   train tok/s   ms/step   train GFLOP/s   % of 512³ matMul   peak tensors   peak MB   RSS MB");
+  for (const m of models) {
+    console.log(
+      `  ${m.name.padEnd(16)} ${`${fmt(m.params.total / 1e6, 2)}M (${fmt(m.params.active / 1e6, 2)}M)`.padEnd(17)} ${fmt(m.forward.tokensPerSec).padStart(9)}   ${fmt(m.train.tokensPerSec).padStart(11)}   ${fmt(m.train.msPerStep).padStart(7)}   ${fmt(m.train.gflops, 1).padStart(13)}   ${fmt((100 * m.train.gflops) / ref, 0).padStart(15)}%   ${String(m.peakTensors).padStart(12)}   ${fmt(m.peakTensorMB).padStart(7)}   ${fmt(m.rssMB).padStart(6)}`,
+    );
+  }
+  for (const m of models) {
+    console.log(`\nWhere a training step goes (${m.name}; one profiled step):`);
+    for (const b of m.breakdown) console.log(`  ${b.kernel.padEnd(22)} ${fmt(b.ms).padStart(7)} ms  ${fmt(100 * b.share, 1).padStart(5)}%  (${b.calls} calls)`);
+    console.log(`  ${"(outside kernels: JS)".padEnd(22)} ${fmt(m.outsideKernelsMs).padStart(7)} ms`);
+  }
+
+  let ablation: AblationRow[] | undefined;
+  if (a.ablate) {
+    process.stdout.write("\nAblation: training step time with one fix left out (each in a fresh process):");
+    ablation = ablate(a.quick);
+    console.log("\n\n  model            configuration                          ms/step   tok/s   time ÷ all-fixes time");
+    for (const r of ablation) {
+      const label = r.skipped.length === 0 ? "all fixes" : r.skipped.length > 1 ? "stock TF.js + segmentSum only" : `without ${r.skipped[0]}`;
+      console.log(`  ${r.model.padEnd(16)} ${label.padEnd(38)} ${fmt(r.msPerStep).padStart(7)}  ${fmt(r.tokensPerSec).padStart(6)}   ${r.error ? `error: ${r.error}` : `${fmt(r.speedupOfFix ?? NaN, 2)}×`}`);
+    }
+  }
+
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    backend: { name: backend.name, summary: backend.summary, flags: backend.flags },
+    ops,
+    quick: a.quick,
+    seconds: (performance.now() - t0) / 1000,
+    matMul: mm,
+    models,
+    ablation,
+  };
+  const out = a.out ?? path.join("bench", "results", `bench-${backend.name}${a.quick ? "-quick" : ""}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(result, null, 2));
+  fs.renameSync(tmp, out); // atomic: a crash never leaves a half-written results file
+  console.log(`\nwrote ${out} (${fmt(result.seconds)} s)`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * `flexolmo pipeline`: the whole FlexOlmo pipeline on the shipped corpus, with progress output,
+ * checkpoints, results.json and a markdown summary. The README quickstart runs this.
+ */
+import type { ParsedArgs } from "../args";
+import { UsageError } from "../args";
+import type { CliIO, Command } from "../registry";
+
+const PRESETS = ["tiny", "cpu", "gpu"] as const;
+
+/** Step budgets per preset: the quickstart finishes in minutes on a 2-core laptop at "cpu". */
+const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; owner: number; router: number; evalWindows: number }> = {
+  tiny: { public: 30, owner: 20, router: 10, evalWindows: 4 },
+  cpu: { public: 300, owner: 150, router: 50, evalWindows: 16 },
+  gpu: { public: 2000, owner: 1000, router: 200, evalWindows: 64 },
+};
+
+function nonNegInt(v: unknown, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new UsageError(`--${flag} must be a non-negative integer (got ${String(v)})`);
+  return v;
+}
+
+async function run(args: ParsedArgs, io: CliIO): Promise<number> {
+  const { runPipeline } = await import("../../flex/pipeline");
+  const { backendReport } = await import("../../backend");
+  const preset = ((args.flags.preset as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as (typeof PRESETS)[number];
+  const d = DEFAULT_STEPS[preset];
+  const domains = ((args.flags.domains as string | undefined) ?? "math,code,news").split(",").map((s) => s.trim()).filter(Boolean);
+  if (domains.length === 0) throw new UsageError("--domains needs at least one closed domain, e.g. --domains math,code");
+  const k = nonNegInt(args.flags.k, "k");
+  const controller = new AbortController();
+  const onSigint = () => {
+    io.stderr("\ninterrupt: stopping after the current step (Ctrl-C again to kill)\n");
+    controller.abort();
+    process.off("SIGINT", onSigint);
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const r = await runPipeline({
+      preset,
+      domains,
+      publicSteps: nonNegInt(args.flags["public-steps"], "public-steps") ?? d.public,
+      ownerSteps: nonNegInt(args.flags["owner-steps"], "owner-steps") ?? d.owner,
+      routerSteps: nonNegInt(args.flags["router-steps"], "router-steps") ?? d.router,
+      k: k === 0 ? undefined : k,
+      seed: (args.flags.seed as number | undefined) ?? 0,
+      out: (args.flags.out as string | undefined) ?? `runs/pipeline-${preset}`,
+      evalWindows: nonNegInt(args.flags["eval-windows"], "eval-windows") ?? d.evalWindows,
+      log: (line) => io.stdout(line + "\n"),
+      signal: controller.signal,
+    });
+    io.stdout(`\nwrote ${r.out}/results.json and ${r.out}/summary.md (checkpoints: public/, owners/*, merged/${r.stages["router tuning"] !== undefined ? ", merged-rt/" : ""}) in ${r.seconds.toFixed(1)} s\n`);
+    return 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+export const command: Command = {
+  name: "pipeline",
+  summary: "Run the whole FlexOlmo pipeline on the shipped corpus (public model → owners → merge → opt-out)",
+  description:
+    "Trains a dense public model, one coordinated owner expert per domain, merges them, optionally tunes the router, " +
+    "and evaluates the public model, the merged model and the merged model without each expert. Writes checkpoints, results.json and summary.md.",
+  positionals: [],
+  flags: [
+    { name: "preset", type: "string", choices: PRESETS, help: "model/training size (default: gpu on a GPU backend, else cpu)" },
+    { name: "domains", type: "string", metavar: "LIST", help: "owner domains, comma-separated (default math,code,news)" },
+    { name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" },
+    { name: "owner-steps", type: "int", metavar: "N", help: "training steps per owner (preset default)" },
+    { name: "router-steps", type: "int", metavar: "N", help: "router-tuning steps after the merge; 0 = none (preset default)" },
+    { name: "k", type: "int", metavar: "K", help: "experts per token in the merged model (default: half, rounded up)" },
+    { name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" },
+    { name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" },
+    { name: "out", type: "string", metavar: "DIR", help: "output directory (default runs/pipeline-<preset>)" },
+  ],
+  examples: ["flexolmo pipeline --preset cpu", "flexolmo pipeline --preset tiny --domains math --out /tmp/run"],
+  needsBackend: true,
+  run,
+};

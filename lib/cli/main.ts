@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * `flexolmo`: the command-line entry point (package.json "bin").
+ *
+ *   flexolmo <command> [arguments] [flags]
+ *   flexolmo <command> --help
+ *
+ * Exit codes: 0 success, 1 the command failed (bad checkpoint, I/O error, …), 2 usage error
+ * (unknown command or flag, bad flag value). Commands live in `lib/cli/commands/` and are found
+ * by `registry.ts`; the backend a command computes on is printed to stderr.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type FlagSpec, UsageError, formatCommandHelp, parseArgs, suggest } from "./args";
+import { type CliIO, type Command, getCommand, listCommands } from "./registry";
+
+const PROG = "flexolmo";
+
+const BACKEND_FLAG: FlagSpec = {
+  name: "backend",
+  type: "string",
+  metavar: "NAME",
+  help: "TF.js backend: tfjs-node-gpu, tfjs-node, wasm or cpu (default: fastest available; env FLEXOLMO_BACKEND)",
+};
+
+function flagsOf(cmd: Command): FlagSpec[] {
+  return cmd.needsBackend ? [...cmd.flags, BACKEND_FLAG] : cmd.flags;
+}
+
+function globalHelp(): string {
+  const cmds = listCommands();
+  const width = Math.max(8, ...cmds.map((c) => c.name.length)) + 2;
+  return [
+    `Usage: ${PROG} <command> [arguments] [flags]`,
+    "",
+    "FlexOlmo Lab: inspect and run FlexOlmo checkpoints (Hugging Face FlexOlmoForCausalLM layout).",
+    "",
+    "Commands:",
+    ...cmds.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    `Run '${PROG} <command> --help' for a command's arguments and flags.`,
+    "",
+  ].join("\n");
+}
+
+/** The package version: the nearest package.json named flexolmo-lab above this file. */
+function version(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf-8")) as { name?: string; version?: string };
+      if (pj.name === "flexolmo-lab") return String(pj.version);
+    } catch {
+      // no (readable) package.json here; keep walking up
+    }
+    if (path.dirname(dir) === dir) return "unknown";
+  }
+}
+
+/** Run the CLI with `argv` (without `node` and the script path). Resolves to the exit code. */
+export async function main(argv: string[], io: CliIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr(globalHelp());
+    return 2;
+  }
+  if (name === "-h" || name === "--help" || name === "help") {
+    const target = name === "help" && rest[0] ? getCommand(rest[0]) : undefined;
+    io.stdout(target ? formatCommandHelp(PROG, { ...target, flags: flagsOf(target) }) : globalHelp());
+    return 0;
+  }
+  if (name === "--version" || name === "-V") {
+    io.stdout(`${version()}\n`);
+    return 0;
+  }
+  const cmd = getCommand(name);
+  if (!cmd) {
+    const names = listCommands().map((c) => c.name);
+    io.stderr(`${PROG}: unknown command "${name}"${suggest(name, names)}. Commands: ${names.join(", ")}. Run '${PROG} --help'.\n`);
+    return 2;
+  }
+  try {
+    const args = parseArgs(rest, flagsOf(cmd), cmd.positionals);
+    if (args.help) {
+      io.stdout(formatCommandHelp(PROG, { ...cmd, flags: flagsOf(cmd) }));
+      return 0;
+    }
+    if (cmd.needsBackend) {
+      const { initBackend } = await import("../backend");
+      const report = await initBackend((args.flags.backend as string | undefined) ?? undefined);
+      io.stderr(`backend: ${report.summary}\n`);
+    }
+    const code = await cmd.run(args, io);
+    return code ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`${PROG} ${cmd.name}: ${e.message}\nRun '${PROG} ${cmd.name} --help' for usage.\n`);
+      return 2;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    io.stderr(`${PROG} ${cmd.name}: ${msg}\n`);
+    if (process.env.FLEXOLMO_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code; // let stdout drain instead of process.exit()
+    },
+    (e) => {
+      process.stderr.write(`${PROG}: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * The fluent FlexOlmo API. Start here:
+ *
+ *   import { flex } from "flexolmo-lab";
+ *   const lab = await flex.lab({ preset: "cpu", seed: 0 });
+ *   const pub = lab.publicModel();                       await pub.train({ steps: 300 });
+ *   const math = lab.owner("math", { from: pub });       await math.train({ steps: 200 });
+ *   const code = lab.owner("code", { from: pub });       await code.train({ steps: 200 });
+ *   const model = await flex.merge(pub, [math, code], { k: 2 });
+ *   (await model.evaluate()).toString();
+ *   await model.without("math").evaluate();              // opt-out: exact, no retraining
+ */
+import { lab } from "./lab";
+import { merge, tuneRouter, selectProxies } from "./tune";
+
+export const flex = { lab, merge, tuneRouter, selectProxies };
+
+export { Lab, PublicModel, OwnerExpert, loadOwnerArtifact } from "./lab";
+export type { LabOptions, TrainOptions, OwnerOptions, EmbedOptions, DomainEmbedding } from "./lab";
+export { FlexModel } from "./model";
+export type { EvaluateOptions, GenerateOptions } from "./model";
+export type { FlexMergeOptions, TuneRouterOptions } from "./tune";
+export { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
+export { TrainRecord, InvariantReport } from "./records";
+export type { DataCard, Provenance, OptOutGuarantee } from "./cards";
+export type { BiasMode, ViewSpec } from "./view";
+export { mergeParams, tensorHash, trunkHashes } from "./merge";

@@ -1,0 +1,147 @@
+/**
+ * Merging owner experts into one FlexOlmo model — no training (spec §4.1).
+ *
+ * Every owner trained a 2-expert model [public FFN, own FFN] with router rows [r_pub, r_i] against
+ * the same frozen public trunk. Merging stacks the owners' own FFNs after the public FFN and
+ * concatenates their router rows after r_pub, in every layer. Like FlexOlmo's
+ * `merge_experts_to_flexolmo.py`, it first checks the coordination invariant: every shared tensor
+ * (embeddings, attention, norms, head, the public FFN and r_pub) is bit-identical across owners and
+ * equal to the public model. An owner whose trunk differs was trained from another public model, or
+ * was not frozen properly; mixing it in would silently break opt-out, so we refuse.
+ */
+import { createHash } from "node:crypto";
+import * as tf from "@tensorflow/tfjs";
+import type { ModelConfig } from "../model/config";
+import { validateConfig } from "../model/config";
+import type { LayerParams, ModelParams } from "../model/params";
+import { paramEntries } from "../model/params";
+
+/** sha256 over dtype, shape and the raw little-endian bytes: equal hashes ⇔ bit-identical tensors. */
+export function tensorHash(t: tf.Tensor): string {
+  const h = createHash("sha256");
+  h.update(`${t.dtype}:${t.shape.join("x")}:`);
+  const data = t.dataSync();
+  h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return h.digest("hex");
+}
+
+/** Names of the shared trunk: everything that is not part of the MoE block (router, bias, experts). */
+export function isTrunkParam(name: string): boolean {
+  return !/\.mlp\./.test(name);
+}
+
+/** sha256 of every shared-trunk tensor, keyed by canonical name. */
+export function trunkHashes(p: ModelParams): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of paramEntries(p)) if (isTrunkParam(e.name)) out.set(e.name, tensorHash(e.tensor));
+  return out;
+}
+
+/** One owner's artefact: the only thing that leaves the owner's site (spec §3, step 5). */
+export interface OwnerArtifact {
+  /** Expert name, usually the domain ("math"). Must be unique within a merge. */
+  name: string;
+  /** The owner's 2-expert config: experts = ["public", name]. */
+  config: ModelConfig;
+  /** The owner's 2-expert parameters: expert 0 = public FFN (frozen), expert 1 = own FFN. */
+  params: ModelParams;
+}
+
+export interface MergeResult {
+  config: ModelConfig;
+  /**
+   * Merged parameters. Expert FFNs and trunk tensors are SHARED with the inputs (no copies: a merge
+   * is bookkeeping, not arithmetic); only the concatenated router and bias are new tensors.
+   */
+  params: ModelParams;
+  /** The new tensors this merge created (dispose these, and only these, to free the merge). */
+  created: tf.Tensor[];
+}
+
+/** Configs must agree on every architectural field except the expert list and top-k. */
+const ARCH_FIELDS = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFf", "maxSeqLen", "ropeTheta", "rmsNormEps"] as const;
+
+export function checkCompatible(a: ModelConfig, b: ModelConfig, what: string): void {
+  const diffs = ARCH_FIELDS.filter((f) => a[f] !== b[f]).map((f) => `${f}: ${a[f]} vs ${b[f]}`);
+  if (diffs.length) throw new Error(`Cannot merge ${what}: its architecture differs from the public model's (${diffs.join(", ")}).`);
+}
+
+export interface MergeOptions {
+  /** Active experts per token in the merged model (num_experts_per_tok). Default: half the experts, rounded up. */
+  topK?: number;
+  /** Renormalise the top-k weights (FlexOlmo: false). */
+  normTopkProb?: boolean;
+}
+
+/**
+ * Merge a dense public model with owners' 2-expert models. Throws, naming the owner and tensor,
+ * when a trunk differs, names repeat, configs disagree, or an owner is not a 2-expert model.
+ */
+export function mergeParams(pub: { config: ModelConfig; params: ModelParams }, owners: readonly OwnerArtifact[], opts: MergeOptions = {}): MergeResult {
+  if (owners.length === 0) throw new Error("merge needs at least one owner expert; with none, use the public model itself.");
+  const names = new Set<string>([pub.config.experts[0]]);
+  for (const o of owners) {
+    if (names.has(o.name)) throw new Error(`Duplicate expert name "${o.name}" in merge: every owner expert needs a unique name.`);
+    names.add(o.name);
+    checkCompatible(pub.config, o.config, `owner "${o.name}"`);
+    if (o.params.layers.some((l) => l.experts.length !== 2) || o.config.experts.length !== 2) {
+      throw new Error(`Owner "${o.name}" is not a 2-expert model [public, ${o.name}] (has ${o.config.experts.length} experts); merge takes owners' own training artefacts.`);
+    }
+  }
+  // The coordination invariant, checked as FlexOlmo's merge script asserts it.
+  const reference = trunkHashes(pub.params);
+  const pubFfn = pub.params.layers.map((l) => ffnHashes(l, 0));
+  const firstRouterRow = owners[0].params.layers.map((l) => rowHash(l.router, 0));
+  for (const o of owners) {
+    const theirs = trunkHashes(o.params);
+    for (const [name, h] of reference) {
+      if (theirs.get(name) !== h) {
+        throw new Error(
+          `Owner "${o.name}" has a different shared trunk: tensor ${name} is not bit-identical to the public model's. ` +
+            `It was trained from another public model, or its frozen parameters changed. Retrain it from this public model.`,
+        );
+      }
+    }
+    o.params.layers.forEach((l, i) => {
+      if (ffnHashes(l, 0) !== pubFfn[i]) throw new Error(`Owner "${o.name}": the public expert FFN in layer ${i} differs from the public model's; the public expert must stay frozen.`);
+      if (rowHash(l.router, 0) !== firstRouterRow[i]) {
+        throw new Error(`Owner "${o.name}": router row 0 (r_pub) in layer ${i} differs from owner "${owners[0].name}"'s; all owners must start from the same public router row and keep it frozen.`);
+      }
+    });
+  }
+  const nExperts = owners.length + 1;
+  const topK = opts.topK ?? Math.ceil(nExperts / 2);
+  const config: ModelConfig = {
+    ...pub.config,
+    experts: [pub.config.experts[0], ...owners.map((o) => o.name)],
+    topK,
+    normTopkProb: opts.normTopkProb ?? false,
+  };
+  validateConfig(config);
+  const created: tf.Tensor[] = [];
+  const layers: LayerParams[] = pub.params.layers.map((pl, i) => {
+    const ownerLayers = owners.map((o) => o.params.layers[i]);
+    // Router rows: [r_pub; r_1; …; r_n], each from the artefact that trained it.
+    const router = tf.tidy(() =>
+      tf.concat([ownerLayers[0].router.slice([0, 0], [1, -1]), ...ownerLayers.map((l) => l.router.slice([1, 0], [1, -1]))], 0),
+    ) as tf.Tensor2D; // [E, C]
+    const expertBias = tf.tidy(() => tf.concat([tf.zeros([1]), ...ownerLayers.map((l) => l.expertBias.slice([1], [1]))], 0)) as tf.Tensor1D; // [E]
+    created.push(router, expertBias);
+    return { ...pl, router, expertBias, experts: [pl.experts[0], ...ownerLayers.map((l) => l.experts[1])] };
+  });
+  return { config, params: { ...pub.params, layers }, created };
+}
+
+function ffnHashes(l: LayerParams, e: number): string {
+  const x = l.experts[e];
+  return [x.gate, x.up, x.down].map(tensorHash).join(",");
+}
+
+function rowHash(router: tf.Tensor2D, row: number): string {
+  const r = router.slice([row, 0], [1, -1]);
+  try {
+    return tensorHash(r);
+  } finally {
+    r.dispose();
+  }
+}

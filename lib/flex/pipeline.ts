@@ -1,0 +1,160 @@
+/**
+ * The whole FlexOlmo pipeline, headless: public model → coordinated owners → merge → (router
+ * tuning) → opt-out evaluation. `npm run pipeline` and the quickstart call this.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { PresetName } from "../model/config";
+import { textTable } from "./results";
+import { lab as makeLab, OwnerExpert } from "./lab";
+import { merge } from "./tune";
+import type { EvalResult } from "./results";
+import type { FlexModel } from "./model";
+
+export interface PipelineOptions {
+  preset: PresetName;
+  /** Owner domains (closed data sets). */
+  domains: string[];
+  publicSteps: number;
+  ownerSteps: number;
+  /** Router-tuning steps after the merge (0 = no tuning, the exact-opt-out model only). */
+  routerSteps: number;
+  /** Experts per token in the merged model (default: half, rounded up). */
+  k?: number;
+  seed: number;
+  /** Output directory for checkpoints, results.json and summary.md. */
+  out: string;
+  /** Evaluation windows per domain. */
+  evalWindows: number;
+  backend?: string;
+  /** Progress lines are sent here. */
+  log: (line: string) => void;
+  /** Stop between steps (the model stays usable; partial results are still written). */
+  signal?: AbortSignal;
+}
+
+export interface PipelineResult {
+  preset: PresetName;
+  seed: number;
+  backend: string;
+  domains: string[];
+  k: number;
+  seconds: number;
+  stages: Record<string, number>;
+  /** Perplexity table rows: model label → domain → ppl. */
+  table: Record<string, Record<string, number>>;
+  evals: object[];
+  invariants: Record<string, boolean>;
+  out: string;
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const t0 = performance.now();
+  const stages: Record<string, number> = {};
+  const stage = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const s = performance.now();
+    o.log(`▶ ${name}`);
+    const r = await f();
+    stages[name] = (performance.now() - s) / 1000;
+    o.log(`  done in ${stages[name].toFixed(1)} s`);
+    return r;
+  };
+  const progress = (what: string, total: number) => (p: { step: number; loss: number; tokensPerSec: number }) => {
+    if (p.step % Math.max(1, Math.floor(total / 10)) === 0 || p.step === total) {
+      o.log(`  ${what} step ${p.step}/${total}  loss ${p.loss.toFixed(3)}  ${Math.round(p.tokensPerSec)} tok/s`);
+    }
+  };
+  fs.mkdirSync(o.out, { recursive: true });
+  const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
+  o.log(`backend: ${lab.backend.summary}`);
+  o.log(`preset ${lab.preset}: d_model ${lab.modelConfig.dModel}, ${lab.modelConfig.nLayers} layers, batch ${lab.trainConfig.batchSize}×${lab.trainConfig.seqLen}`);
+  for (const d of o.domains) lab.data.checkDomain(d);
+  if (o.domains.includes("public")) throw new Error('"public" is the public expert, not an owner domain; list closed domains only (e.g. math,code).');
+  if (new Set(o.domains).size !== o.domains.length) throw new Error(`Owner domains repeat: ${o.domains.join(", ")}.`);
+
+  const evalDomains = [...o.domains, "public"];
+  const evals: EvalResult[] = [];
+  const ev = async (m: FlexModel, reference?: FlexModel) => {
+    const r = await m.evaluate({ domains: evalDomains, maxWindows: o.evalWindows, reference });
+    evals.push(r);
+    o.log(r.toString().split("\n").map((l) => `  ${l}`).join("\n"));
+    return r;
+  };
+
+  const pub = lab.publicModel();
+  await stage(`public model: ${o.publicSteps} steps on the public mix`, () => pub.train({ steps: o.publicSteps, signal: o.signal, onProgress: progress("public", o.publicSteps) }));
+  await pub.save(path.join(o.out, "public"));
+  const pubModel = pub.model();
+  await stage("evaluate the public model", () => ev(pubModel));
+
+  const owners: OwnerExpert[] = [];
+  const invariants: Record<string, boolean> = {};
+  for (const d of o.domains) {
+    const owner = lab.owner(d, { from: pub });
+    await stage(`owner "${d}": ${o.ownerSteps} steps of coordinated training`, () => owner.train({ steps: o.ownerSteps, signal: o.signal, onProgress: progress(d, o.ownerSteps) }));
+    const inv = owner.invariants();
+    invariants[d] = inv.ok;
+    o.log(`  ${inv.toString().split("\n")[0]}`);
+    await owner.save(path.join(o.out, "owners", d));
+    owners.push(owner);
+  }
+
+  const merged = await stage("merge (stack FFNs, concatenate router rows)", () => merge(pub, owners, { k: o.k }));
+  await merged.save(path.join(o.out, "merged"));
+  await stage("evaluate the merged model", () => ev(merged, pubModel));
+  for (const d of o.domains) await stage(`opt out of "${d}"`, () => ev(merged.without(d), pubModel));
+
+  let tuned: FlexModel | undefined;
+  if (o.routerSteps > 0) {
+    tuned = await stage(`router tuning: ${o.routerSteps} steps on public proxies`, () => merged.tuneRouter({ steps: o.routerSteps, signal: o.signal }));
+    await tuned.save(path.join(o.out, "merged-rt"));
+    await stage("evaluate the router-tuned model", () => ev(tuned!, pubModel));
+  }
+
+  const table: Record<string, Record<string, number>> = {};
+  for (const r of evals) table[r.model] = Object.fromEntries(r.rows.map((x) => [x.domain, x.ppl]));
+  const result: PipelineResult = {
+    preset: lab.preset,
+    seed: o.seed,
+    backend: lab.backend.summary,
+    domains: o.domains,
+    k: merged.view.topK,
+    seconds: (performance.now() - t0) / 1000,
+    stages,
+    table,
+    evals: evals.map((e) => e.toJSON()),
+    invariants,
+    out: o.out,
+  };
+  fs.writeFileSync(path.join(o.out, "results.json"), JSON.stringify(result, null, 2) + "\n");
+  fs.writeFileSync(path.join(o.out, "summary.md"), summaryMarkdown(result, evalDomains));
+  owners.forEach((x) => x.dispose());
+  return result;
+}
+
+/** The results as a markdown report: per-domain perplexity of every model, and stage times. */
+export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
+  const rows = Object.entries(r.table).map(([model, ppl]) => [model, ...domains.map((d) => ppl[d]), domains.reduce((s, d) => s + ppl[d], 0) / domains.length]);
+  const header = ["model", ...domains, "average"];
+  const md = [
+    `# FlexOlmo pipeline — preset \`${r.preset}\`, seed ${r.seed}`,
+    "",
+    `Backend: ${r.backend}. Owners: ${r.domains.join(", ")}. Merged top-k: ${r.k}. Wall time: ${r.seconds.toFixed(1)} s.`,
+    "",
+    "Test-split perplexity (lower is better). `flexolmo − X` is the merged model with expert X opted out (exact: no router tuning).",
+    "",
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${row.map((c) => (typeof c === "number" ? c.toFixed(2) : c)).join(" | ")} |`),
+    "",
+    `Coordination invariant (frozen parts bit-identical to the public model): ${Object.entries(r.invariants).map(([d, ok]) => `${d} ${ok ? "✓" : "✗"}`).join(", ")}`,
+    "",
+    "Stage times (s):",
+    "",
+    "```",
+    textTable(["stage", "seconds"], Object.entries(r.stages).map(([k, v]) => [k, v]), 1),
+    "```",
+    "",
+  ];
+  return md.join("\n");
+}

@@ -1,0 +1,135 @@
+/**
+ * Records of the pipeline's verbs that are not evaluations: a training call and an invariant check.
+ * Plain fields, a text summary, and a notebook rendering.
+ */
+import { lineChart } from "../display/charts";
+import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
+import { htmlTable, textTable } from "./results";
+
+export interface TrainRecordInit {
+  what: string;
+  /** Steps done in this call, and the total so far. */
+  steps: number;
+  step: number;
+  losses: number[];
+  lrs: number[];
+  tokens: number;
+  seconds: number;
+  tokensPerSec: number;
+  aborted: boolean;
+  /** Every loss since the first call (for the curve). */
+  history: number[];
+  /** Per step of this call, the last layer's share of top-k slots per expert. */
+  lastLayerShare: number[][];
+}
+
+/** What one `train({ steps })` call did. */
+export class TrainRecord {
+  readonly what: string;
+  readonly steps: number;
+  readonly step: number;
+  readonly losses: number[];
+  readonly lrs: number[];
+  readonly tokens: number;
+  readonly seconds: number;
+  readonly tokensPerSec: number;
+  readonly aborted: boolean;
+  readonly history: number[];
+  readonly lastLayerShare: number[][];
+
+  constructor(init: TrainRecordInit) {
+    this.what = init.what;
+    this.steps = init.steps;
+    this.step = init.step;
+    this.losses = init.losses;
+    this.lrs = init.lrs;
+    this.tokens = init.tokens;
+    this.seconds = init.seconds;
+    this.tokensPerSec = init.tokensPerSec;
+    this.aborted = init.aborted;
+    this.history = init.history;
+    this.lastLayerShare = init.lastLayerShare;
+  }
+
+  /** Mean loss over the last `n` steps of this call (a less noisy "final loss"). */
+  finalLoss(n = 10): number {
+    const tail = this.losses.slice(-n);
+    return tail.length ? tail.reduce((s, x) => s + x, 0) / tail.length : NaN;
+  }
+
+  toString(): string {
+    const first = this.losses[0], last = this.finalLoss();
+    return (
+      `${this.what}: ${this.steps} steps (total ${this.step})${this.aborted ? " — stopped early" : ""}, ` +
+      `loss ${Number.isFinite(first) ? first.toFixed(3) : "–"} → ${Number.isFinite(last) ? last.toFixed(3) : "–"}, ` +
+      `${this.tokens.toLocaleString("en-US")} tokens in ${this.seconds.toFixed(1)} s (${Math.round(this.tokensPerSec).toLocaleString("en-US")} tok/s)`
+    );
+  }
+
+  toJSON(): object {
+    return { ...this };
+  }
+
+  [DISPLAY](): MimeBundle {
+    const start = this.step - this.history.length;
+    const fig = lineChart({
+      title: `${this.what}: training loss`,
+      series: [{ name: "loss", y: this.history }],
+      x: this.history.map((_, i) => start + i + 1),
+      xTitle: "step",
+      yTitle: "loss (nats/token)",
+    });
+    return bundleOf({ text: this.toString(), figure: fig });
+  }
+}
+
+export interface InvariantCheck {
+  name: string;
+  part: "trunk" | "public expert" | "public router row";
+  identical: boolean;
+}
+
+/** FlexOlmo's coordination invariant for one owner: frozen parts bit-identical to the public model. */
+export class InvariantReport {
+  readonly owner: string;
+  readonly publicTrunk: string;
+  readonly livePublicTrunk: string;
+  readonly checks: InvariantCheck[];
+  readonly ok: boolean;
+
+  constructor(init: { owner: string; publicTrunk: string; livePublicTrunk: string; checks: InvariantCheck[] }) {
+    this.owner = init.owner;
+    this.publicTrunk = init.publicTrunk;
+    this.livePublicTrunk = init.livePublicTrunk;
+    this.checks = init.checks;
+    this.ok = init.checks.every((c) => c.identical);
+  }
+
+  get failures(): InvariantCheck[] {
+    return this.checks.filter((c) => !c.identical);
+  }
+
+  private rows(): Array<Array<string | number>> {
+    const parts = ["trunk", "public expert", "public router row"] as const;
+    return parts.map((p) => {
+      const cs = this.checks.filter((c) => c.part === p);
+      return [p, cs.length, cs.filter((c) => c.identical).length];
+    });
+  }
+
+  toString(): string {
+    const head = this.ok
+      ? `owner "${this.owner}": all ${this.checks.length} frozen tensors are bit-identical to the public model ✓`
+      : `owner "${this.owner}": ${this.failures.length} of ${this.checks.length} frozen tensors DIFFER from the public model ✗ (${this.failures.slice(0, 3).map((f) => f.name).join(", ")}${this.failures.length > 3 ? ", …" : ""})`;
+    const drift = this.publicTrunk !== this.livePublicTrunk ? "\n(the public model has changed since this owner started from it)" : "";
+    return `${head}\n${textTable(["part", "tensors", "identical"], this.rows(), 0)}${drift}`;
+  }
+
+  toJSON(): object {
+    return { owner: this.owner, ok: this.ok, publicTrunk: this.publicTrunk, livePublicTrunk: this.livePublicTrunk, checks: this.checks };
+  }
+
+  [DISPLAY](): MimeBundle {
+    return bundleOf({ text: this.toString(), html: `<p>${this.ok ? "✓" : "✗"} ${this.toString().split("\n")[0]}</p>${htmlTable(["part", "tensors", "identical"], this.rows(), 0)}` });
+  }
+}

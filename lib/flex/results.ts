@@ -1,0 +1,223 @@
+/**
+ * Result records: plain data (JSON-serialisable fields) that render themselves in a notebook as one
+ * MIME bundle (text/plain summary + plotly figure + offline SVG/HTML) and print as text tables.
+ */
+import { barChart, heatmap } from "../display/charts";
+import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
+import { escapeXml } from "../display/svg";
+import type { DataCard, Provenance, OptOutGuarantee } from "./cards";
+
+/** Fixed-width text table (right-aligned numbers, left-aligned first column). */
+export function textTable(headers: string[], rows: Array<Array<string | number>>, digits = 2): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c, digits) : c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i] ?? "").length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+/** The same table as self-contained HTML (no scripts, no URLs). */
+export function htmlTable(headers: string[], rows: Array<Array<string | number>>, digits = 2): string {
+  const th = headers.map((h) => `<th style="text-align:right;padding:2px 8px">${escapeXml(h)}</th>`).join("");
+  const tr = rows
+    .map((r) => `<tr>${r.map((c, i) => `<td style="text-align:${i === 0 ? "left" : "right"};padding:2px 8px">${escapeXml(typeof c === "number" ? fmt(c, digits) : c)}</td>`).join("")}</tr>`)
+    .join("");
+  return `<table style="border-collapse:collapse;font-family:monospace;font-size:12px"><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
+}
+
+function fmt(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return Math.abs(v) >= 10000 ? v.toLocaleString("en-US") : String(v);
+  return v.toFixed(digits);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface EvalRow {
+  domain: string;
+  /** Target tokens scored. */
+  tokens: number;
+  /** Mean cross-entropy per token (nats). */
+  loss: number;
+  /** exp(loss). */
+  ppl: number;
+}
+
+export interface EvalResultInit {
+  model: string;
+  experts: string[];
+  optOut: OptOutGuarantee;
+  split: string;
+  seqLen: number;
+  rows: EvalRow[];
+  reference?: EvalResult;
+  seconds: number;
+}
+
+/** Per-domain perplexity; with a reference, the relative improvement (ref − ppl) / ref per domain. */
+export class EvalResult {
+  readonly model: string;
+  readonly experts: string[];
+  readonly optOut: OptOutGuarantee;
+  readonly split: string;
+  readonly seqLen: number;
+  readonly rows: EvalRow[];
+  readonly reference?: EvalResult;
+  readonly seconds: number;
+  /** Mean perplexity over the evaluated domains (each domain counts once, as in the paper's averages). */
+  readonly average: number;
+
+  constructor(init: EvalResultInit) {
+    this.model = init.model;
+    this.experts = init.experts;
+    this.optOut = init.optOut;
+    this.split = init.split;
+    this.seqLen = init.seqLen;
+    this.rows = init.rows;
+    this.reference = init.reference;
+    this.seconds = init.seconds;
+    this.average = init.rows.reduce((s, r) => s + r.ppl, 0) / Math.max(1, init.rows.length);
+  }
+
+  /** Perplexity of one domain. */
+  ppl(domain: string): number {
+    const r = this.rows.find((x) => x.domain === domain);
+    if (!r) throw new Error(`No "${domain}" row in this evaluation (domains: ${this.rows.map((x) => x.domain).join(", ")}).`);
+    return r.ppl;
+  }
+
+  /** (ref − ppl) / ref per domain, or undefined without a reference. Positive = better than the reference. */
+  improvement(domain: string): number | undefined {
+    return this.reference ? (this.reference.ppl(domain) - this.ppl(domain)) / this.reference.ppl(domain) : undefined;
+  }
+
+  private table(): { headers: string[]; rows: Array<Array<string | number>> } {
+    const headers = ["domain", "tokens", "ppl"];
+    if (this.reference) headers.push(`ppl (${this.reference.model})`, "improvement %");
+    const rows = this.rows.map((r) => {
+      const row: Array<string | number> = [r.domain, r.tokens, r.ppl];
+      if (this.reference) row.push(this.reference.ppl(r.domain), 100 * this.improvement(r.domain)!);
+      return row;
+    });
+    const avg: Array<string | number> = ["average", this.rows.reduce((s, r) => s + r.tokens, 0), this.average];
+    if (this.reference) avg.push(this.reference.average, (100 * (this.reference.average - this.average)) / this.reference.average);
+    rows.push(avg);
+    return { headers, rows };
+  }
+
+  toString(): string {
+    const t = this.table();
+    return `${this.model} on ${this.split} (experts: ${this.experts.join(", ")}; opt-out ${this.optOut}; T=${this.seqLen}; ${this.seconds.toFixed(1)} s)\n${textTable(t.headers, t.rows)}`;
+  }
+
+  toJSON(): object {
+    return { model: this.model, experts: this.experts, optOut: this.optOut, split: this.split, seqLen: this.seqLen, rows: this.rows, average: this.average, reference: this.reference?.toJSON(), seconds: this.seconds };
+  }
+
+  [DISPLAY](): MimeBundle {
+    const t = this.table();
+    const series = [{ name: this.model, values: this.rows.map((r) => r.ppl) }];
+    if (this.reference) series.unshift({ name: this.reference.model, values: this.rows.map((r) => this.reference!.ppl(r.domain)) });
+    const fig = barChart({ title: `Perplexity on ${this.split} (lower is better)`, categories: this.rows.map((r) => r.domain), series, valueTitle: "perplexity" });
+    return bundleOf({ text: this.toString(), figure: fig, html: () => `${bundleOf({ text: "", figure: fig })["text/html"]}${htmlTable(t.headers, t.rows)}` });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class GenerateResult {
+  readonly model: string;
+  readonly prompt: string;
+  readonly completion: string;
+  readonly tokens: number[];
+  readonly seed: number;
+  constructor(init: { model: string; prompt: string; completion: string; tokens: number[]; seed: number }) {
+    this.model = init.model;
+    this.prompt = init.prompt;
+    this.completion = init.completion;
+    this.tokens = init.tokens;
+    this.seed = init.seed;
+  }
+  get text(): string {
+    return this.prompt + this.completion;
+  }
+  toString(): string {
+    return `[${this.model}, seed ${this.seed}] ${this.prompt}⟨${this.completion}⟩`;
+  }
+  [DISPLAY](): MimeBundle {
+    return bundleOf({
+      text: this.toString(),
+      html: `<pre style="white-space:pre-wrap"><span style="color:#777">${escapeXml(this.prompt)}</span><b>${escapeXml(this.completion)}</b></pre>`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Per token, each expert's share of the expert weight (averaged over layers). */
+export class AttributionResult {
+  readonly model: string;
+  readonly experts: string[];
+  readonly owners: string[];
+  readonly tokens: string[];
+  /** [token][expert], rows sum to 1. */
+  readonly shares: number[][];
+  constructor(init: { model: string; experts: string[]; owners: string[]; tokens: string[]; shares: number[][] }) {
+    this.model = init.model;
+    this.experts = init.experts;
+    this.owners = init.owners;
+    this.tokens = init.tokens;
+    this.shares = init.shares;
+  }
+  /** Each expert's share over the whole text. */
+  get totals(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.experts.forEach((e, j) => (out[e] = this.shares.reduce((s, r) => s + r[j], 0) / Math.max(1, this.shares.length)));
+    return out;
+  }
+  toString(): string {
+    const tot = this.totals;
+    return `attribution (${this.model}, ${this.tokens.length} tokens): ${this.experts.map((e) => `${e} ${(100 * tot[e]).toFixed(1)}%`).join(", ")}`;
+  }
+  [DISPLAY](): MimeBundle {
+    const fig = heatmap({
+      title: "Expert share per token (mean over layers)",
+      z: this.experts.map((_, j) => this.shares.map((r) => r[j])),
+      x: this.tokens.map((t, i) => `${i}:${t}`),
+      y: this.experts,
+    });
+    return bundleOf({ text: this.toString(), figure: fig });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The data in effect under a view. */
+export class ManifestResult {
+  readonly model: string;
+  readonly optOut: OptOutGuarantee;
+  readonly note: string;
+  readonly active: DataCard[];
+  readonly excluded: string[];
+  readonly provenance: Provenance;
+  constructor(init: { model: string; optOut: OptOutGuarantee; note: string; active: DataCard[]; excluded: string[]; provenance: Provenance }) {
+    this.model = init.model;
+    this.optOut = init.optOut;
+    this.note = init.note;
+    this.active = init.active;
+    this.excluded = init.excluded;
+    this.provenance = init.provenance;
+  }
+  private rows(): Array<Array<string | number>> {
+    return this.active.map((c) => [c.expert, c.owner, c.domain, c.licenses.join(", "), c.documents, c.tokensSeen]);
+  }
+  toString(): string {
+    const head = `data in effect for ${this.model} (${this.active.length} experts active${this.excluded.length ? `; opted out: ${this.excluded.join(", ")}` : ""})`;
+    return `${head}\n${textTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 0)}\n${this.note}`;
+  }
+  [DISPLAY](): MimeBundle {
+    return bundleOf({
+      text: this.toString(),
+      html: `${htmlTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 0)}<p>${escapeXml(this.note)}</p>`,
+    });
+  }
+}
