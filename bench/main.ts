@@ -50,6 +50,11 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** Best-of-n wall time (ms) of f, after one warm-up call. f must dispose what it makes. */
 function timeBest(f: () => void, n: number): number {
   f();
@@ -141,8 +146,9 @@ async function modelBench(name: string, experts: number, topK: number, a: Args, 
   const tr = new Trainer(p, cfg, tc, batches, { routingStats: false });
   await tr.steps(1);
   const live = tf.memory().numTensors;
-  const r = await tr.steps(reps);
-  const msPerStep = (r.seconds * 1000) / r.steps;
+  const secs: number[] = [];
+  const r = await tr.steps(reps, { onProgress: (q) => secs.push(q.seconds) });
+  const msPerStep = median(secs) * 1000; // median: robust to other processes sharing the cores
   let rss = process.memoryUsage().rss;
   const t0 = performance.now();
   const prof = await tf.profile(async () => {
@@ -209,8 +215,9 @@ async function ablateChild(model: string, quick: boolean): Promise<void> {
   let ms = NaN, error: string | undefined;
   try {
     await tr.steps(1);
-    const r = await tr.steps(2);
-    ms = Math.min(...r.losses.map((_, i) => i).map(() => (r.seconds * 1000) / r.steps));
+    const secs: number[] = [];
+    await tr.steps(quick ? 4 : 3, { onProgress: (q) => secs.push(q.seconds) });
+    ms = Math.min(...secs) * 1000; // min: the least-disturbed step when other processes share the cores
   } catch (e) {
     error = (e instanceof Error ? e.message : String(e)).split("\n")[0];
   }
@@ -238,21 +245,32 @@ function ablate(quick: boolean): AblationRow[] {
     ...everything.map((f) => ({ label: `without ${f}`, skip: [f] })),
     { label: "stock TF.js + segmentSum only", skip: everything },
   ];
+  // Rounds interleave the configurations so slow phases of a shared machine hit all of them alike;
+  // each configuration keeps its fastest round.
+  const rounds = quick ? 1 : 2;
   for (const model of ["dense", "8-expert top-4"]) {
-    for (const c of configs) {
-      process.stdout.write(`\n  ablation ${model}: ${c.label} …`);
-      const r = spawnSync(process.execPath, [__filename, "--ablate-child", model, ...(quick ? ["--quick"] : [])], {
-        env: { ...process.env, FLEXOLMO_OPS_SKIP: c.skip.join(",") },
-        encoding: "utf8",
-        timeout: 600_000,
-      });
-      const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("ABLATE "));
-      const row: AblationRow = line ? JSON.parse(line.slice(7)) : { model, skipped: c.skip, msPerStep: NaN, tokensPerSec: NaN, error: (r.stderr || "no output").split("\n")[0] };
-      rows.push(row);
-      process.stdout.write(` ${fmt(row.msPerStep)} ms/step${row.error ? ` (error: ${row.error})` : ""}`);
+    const best = new Map<string, AblationRow>();
+    for (let round = 0; round < rounds; round++) {
+      for (const c of configs) {
+        process.stdout.write(`\n  ablation ${model} (round ${round + 1}/${rounds}): ${c.label} …`);
+        const r = spawnSync(process.execPath, [__filename, "--ablate-child", model, ...(quick ? ["--quick"] : [])], {
+          env: { ...process.env, FLEXOLMO_OPS_SKIP: c.skip.join(",") },
+          encoding: "utf8",
+          timeout: 600_000,
+        });
+        const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("ABLATE "));
+        const row: AblationRow = line ? JSON.parse(line.slice(7)) : { model, skipped: c.skip, msPerStep: NaN, tokensPerSec: NaN, error: (r.stderr || "no output").split("\n")[0] };
+        process.stdout.write(` ${fmt(row.msPerStep)} ms/step${row.error ? ` (error: ${row.error})` : ""}`);
+        const prev = best.get(c.label);
+        if (!prev || !(prev.msPerStep <= row.msPerStep)) best.set(c.label, row);
+      }
     }
-    const base = rows.find((r) => r.model === model && r.skipped.length === 0)!.msPerStep;
-    for (const r of rows) if (r.model === model) r.speedupOfFix = r.msPerStep / base;
+    const base = best.get("all fixes")!.msPerStep;
+    for (const c of configs) {
+      const r = best.get(c.label)!;
+      r.speedupOfFix = r.msPerStep / base;
+      rows.push(r);
+    }
   }
   return rows;
 }

@@ -23,7 +23,6 @@ export const TSLAB_INTERRUPT_MESSAGE = "Interrupted asynchronously";
 /**
  * Stack frames worth showing: the cell's own frames (renamed from vm's "evalmachine.<anonymous>")
  * and library frames; tslab's and the preload's frames and Node internals are noise.
- * Note: cell line numbers refer to tslab's transpiled JavaScript, not to the TypeScript source.
  */
 function usefulFrames(stack: string, hide: RegExp[]): string[] {
   return stack
@@ -31,7 +30,9 @@ function usefulFrames(stack: string, hide: RegExp[]): string[] {
     .filter((l) => /^\s+at /.test(l))
     .filter((l) => !/\(node:|at node:|\(internal\//.test(l)) // Node's own modules (vm, internal/...)
     .filter((l) => !hide.some((re) => re.test(l)))
-    .map((l) => l.replace(/evalmachine\.<anonymous>/g, "<cell>"));
+    // Line:column of a cell frame point into tslab's transpiled JavaScript (imports and exports are
+    // rewritten, so lines shift unpredictably); showing them would mislead, so cell frames say "<cell>".
+    .map((l) => l.replace(/evalmachine\.<anonymous>(:\d+:\d+)?/g, "<cell>"));
 }
 
 function header(ename: string, evalue: string): string {

@@ -194,13 +194,17 @@ export async function runNotebook(input: string, opts: RunNotebookOptions = {}):
     JUPYTER_PLATFORM_DIRS: "1",
   };
   const t0 = performance.now();
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+  const fail = (message: string): never => {
+    fs.rmSync(scratch, { recursive: true, force: true }); // nothing useful was produced
+    throw new Error(message);
+  };
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const p = spawn(python, ["-c", RUNNER_PY, JSON.stringify(args)], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("error", (e) => reject(new Error(`Could not start ${python}: ${e.message}. ${checkJupyter(python).reason ?? ""}`)));
+    p.on("error", (e) => resolve({ code: null, stdout: "", stderr: `Could not start ${python}: ${e.message}. ${checkJupyter(python).reason ?? ""}` }));
     p.on("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
   });
   const last = stdout.trim().split("\n").pop() ?? "";
@@ -208,10 +212,15 @@ export async function runNotebook(input: string, opts: RunNotebookOptions = {}):
   try {
     result = JSON.parse(last);
   } catch {
-    throw new Error(`The notebook runner (${python}) exited with code ${code} without a result.\n${stderr.trim().split("\n").slice(-20).join("\n")}`);
+    return fail(`The notebook runner (${python}) exited with code ${code} without a result.\n${stderr.trim().split("\n").slice(-20).join("\n")}`);
   }
   const notebook = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookRun["notebook"];
   fs.rmSync(path.join(scratch, "runtime"), { recursive: true, force: true });
+  try {
+    fs.rmdirSync(scratch); // only succeeds when empty, i.e. when the caller chose every output path
+  } catch {
+    // it holds the executed notebook or the temporary kernel spec: keep it
+  }
   return {
     ok: result.ok,
     error: result.error,

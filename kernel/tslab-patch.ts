@@ -251,6 +251,7 @@ export function patchTslab(tslabDir: string, hooks: KernelHooks): PatchReport {
       return { status: "error", ename: "InternalError", evalue: String(e), traceback: [String(e)] };
     }
   };
+
   // --- 3. server: give the handler a way to publish any IOPub message ---------------------------
   const Server = jupyterMod.ZmqServer;
   Server.prototype.handleExecute = async function (this: any, sock: unknown, msg: any) {

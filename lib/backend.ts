@@ -89,6 +89,11 @@ async function tryBackend(name: BackendName): Promise<void> {
     }
     case "cpu": {
       if (!(await tf.setBackend("cpu"))) throw new Error("tf.setBackend('cpu') returned false");
+      // The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js… install
+      // tfjs-node" on first use. Our backend report already says why tfjs-node is absent, and where
+      // it cannot install the advice only confuses; `firstUse` is the flag that gates that message.
+      const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
+      if (cpu && typeof cpu.firstUse === "boolean") cpu.firstUse = false;
       return;
     }
   }

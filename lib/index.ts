@@ -23,3 +23,5 @@ export type { Tokenizer } from "./data/tokenizer";
 export { trainDomainClassifier } from "./data/classifier";
 export { TokenBatcher, tokenStreams, evalBatches } from "./data/batcher";
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from "./io/checkpoint";
+export * as display from "./display";
+export { show, LiveDisplay, kernelAbortSignal } from "./display";

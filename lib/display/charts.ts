@@ -78,8 +78,9 @@ function axis(title: string | undefined, type: Axis["type"], extra: Partial<Axis
 }
 
 function baseLayout(title: string | undefined, width: number, height: number): Layout {
-  // "plotly_white" is the closest plotly template to our SVG look (white background, light grid).
-  const layout: Layout = { width, height, template: "plotly_white" };
+  // No `template`: plotly.js wants a template object there (a name like "plotly_white" only works in
+  // Python), and its built-in look (white background, light grid) already matches our SVG.
+  const layout: Layout = { width, height };
   if (title) layout.title = { text: title };
   return layout;
 }

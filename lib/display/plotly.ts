@@ -101,8 +101,6 @@ export interface Layout {
   annotations?: Annotation[];
   shapes?: Shape[];
   margin?: { l?: number; r?: number; t?: number; b?: number };
-  /** We pin the plotly "plotly_white" look rather than rely on the viewer's default template. */
-  template?: string;
 }
 
 export interface PlotlyFigure {

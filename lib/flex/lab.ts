@@ -25,7 +25,7 @@ import { ownerExpertSpec, FreezeSpec } from "../train/freeze";
 import type { ResumableBatches } from "../train/batches";
 import { TokenBatcher, tokenStreams, type TokenStreams, type DomainMix } from "../data/batcher";
 import { trainDomainClassifier, type DomainClassifier } from "../data/classifier";
-import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint";
+import { loadCheckpoint, saveCheckpoint, type SidecarInput } from "../io/checkpoint";
 import { DataContext, makeDataContext } from "./context";
 import { DataCard, Provenance } from "./cards";
 import { EmbedderName, fitIdf, IdfTable, l2normalise, meanEmbedding, randomEmbedding } from "./embed";
@@ -309,23 +309,22 @@ class StepwiseTraining {
     });
     this.history.push(...res.losses);
     this.tokensSeen += res.tokens;
-    return new TrainRecord({
-      what: this.what,
-      steps: res.steps,
-      step: res.step,
-      losses: res.losses,
-      lrs: res.lrs,
-      tokens: res.tokens,
-      seconds: res.seconds,
-      tokensPerSec: res.tokensPerSec,
-      aborted: res.aborted,
-      history: [...this.history],
-      lastLayerShare: routing,
-    });
+    return TrainRecord.fromSteps(this.what, res, [...this.history], routing);
   }
 
   state(): TrainerState | undefined {
     return this.trainer?.state();
+  }
+
+  /** Save weights plus the optimizer state and batch position, so training can resume exactly. */
+  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput): Promise<void> {
+    const st = this.state();
+    const parts = trainerToCheckpoint(st);
+    try {
+      await saveCheckpoint(dir, { config, params, optimizer: parts.optimizer, sidecar: { ...sidecar, metadata: { ...sidecar.metadata, ...parts.metadata } } });
+    } finally {
+      if (st) disposeTrainerState(st);
+    }
   }
 
   dispose(): void {
@@ -441,23 +440,11 @@ export class PublicModel {
 
   /** Save as a Hugging Face–layout checkpoint (optimizer state included, so training can resume). */
   async save(dir: string): Promise<void> {
-    const st = this.training.state();
-    const parts = trainerToCheckpoint(st);
-    try {
-      await saveCheckpoint(dir, {
-        config: this.config,
-        params: this.params,
-        optimizer: parts.optimizer,
-        sidecar: {
-          dataCards: { public: this.card() },
-          provenance: { kind: "public", trunk: this.trunkFingerprint(), preset: this.lab.preset, seed: this.lab.seed },
-          step: this.step,
-          metadata: parts.metadata,
-        },
-      });
-    } finally {
-      if (st) disposeTrainerState(st);
-    }
+    await this.training.save(dir, this.config, this.params, {
+      dataCards: { public: this.card() },
+      provenance: { kind: "public", trunk: this.trunkFingerprint(), preset: this.lab.preset, seed: this.lab.seed },
+      step: this.step,
+    });
   }
 
   dispose(): void {
@@ -646,23 +633,11 @@ export class OwnerExpert {
 
   /** Save the owner's artefact (and its optimizer state, so `lab.owner(d, { from, resume: dir })` continues exactly). */
   async save(dir: string): Promise<void> {
-    const st = this.training.state();
-    const parts = trainerToCheckpoint(st);
-    try {
-      await saveCheckpoint(dir, {
-        config: this.config,
-        params: this.params,
-        optimizer: parts.optimizer,
-        sidecar: {
-          dataCards: { public: null, [this.name]: this.card() },
-          provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit },
-          step: this.step,
-          metadata: parts.metadata,
-        },
-      });
-    } finally {
-      if (st) disposeTrainerState(st);
-    }
+    await this.training.save(dir, this.config, this.params, {
+      dataCards: { public: null, [this.name]: this.card() },
+      provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit },
+      step: this.step,
+    });
   }
 
   dispose(): void {

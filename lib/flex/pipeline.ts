@@ -152,7 +152,7 @@ export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
     "Stage times (s):",
     "",
     "```",
-    textTable(["stage", "seconds"], Object.entries(r.stages).map(([k, v]) => [k, v]), 1),
+    textTable(["stage", "seconds"], Object.entries(r.stages).map(([k, v]) => [k, Number(v.toFixed(1))]), 6),
     "```",
     "",
   ];

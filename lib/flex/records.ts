@@ -51,6 +51,17 @@ export class TrainRecord {
     this.lastLayerShare = init.lastLayerShare;
   }
 
+  /** A record from the trainer's result for one `steps()` call. */
+  static fromSteps(
+    what: string,
+    res: { steps: number; step: number; losses: number[]; lrs: number[]; tokens: number; seconds: number; tokensPerSec: number; aborted: boolean },
+    history: number[] = res.losses,
+    lastLayerShare: number[][] = [],
+  ): TrainRecord {
+    const { steps, step, losses, lrs, tokens, seconds, tokensPerSec, aborted } = res;
+    return new TrainRecord({ what, steps, step, losses, lrs, tokens, seconds, tokensPerSec, aborted, history, lastLayerShare });
+  }
+
   /** Mean loss over the last `n` steps of this call (a less noisy "final loss"). */
   finalLoss(n = 10): number {
     const tail = this.losses.slice(-n);
@@ -122,7 +133,7 @@ export class InvariantReport {
       ? `owner "${this.owner}": all ${this.checks.length} frozen tensors are bit-identical to the public model ✓`
       : `owner "${this.owner}": ${this.failures.length} of ${this.checks.length} frozen tensors DIFFER from the public model ✗ (${this.failures.slice(0, 3).map((f) => f.name).join(", ")}${this.failures.length > 3 ? ", …" : ""})`;
     const drift = this.publicTrunk !== this.livePublicTrunk ? "\n(the public model has changed since this owner started from it)" : "";
-    return `${head}\n${textTable(["part", "tensors", "identical"], this.rows(), 0)}${drift}`;
+    return `${head}\n${textTable(["part", "tensors", "identical"], this.rows(), 6)}${drift}`;
   }
 
   toJSON(): object {
@@ -130,6 +141,6 @@ export class InvariantReport {
   }
 
   [DISPLAY](): MimeBundle {
-    return bundleOf({ text: this.toString(), html: `<p>${this.ok ? "✓" : "✗"} ${this.toString().split("\n")[0]}</p>${htmlTable(["part", "tensors", "identical"], this.rows(), 0)}` });
+    return bundleOf({ text: this.toString(), html: `<p>${this.ok ? "✓" : "✗"} ${this.toString().split("\n")[0]}</p>${htmlTable(["part", "tensors", "identical"], this.rows(), 6)}` });
   }
 }

@@ -5,29 +5,17 @@
 import { barChart, heatmap } from "../display/charts";
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { escapeXml } from "../display/svg";
+import { tableHtml, tableText } from "../display/views";
 import type { DataCard, Provenance, OptOutGuarantee } from "./cards";
 
-/** Fixed-width text table (right-aligned numbers, left-aligned first column). */
-export function textTable(headers: string[], rows: Array<Array<string | number>>, digits = 2): string {
-  const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c, digits) : c)));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+/** Text table (numbers to `digits` significant digits); the display layer's, so notebooks and logs agree. */
+export function textTable(headers: string[], rows: Array<Array<string | number>>, digits = 6): string {
+  return tableText({ columns: headers, rows, digits });
 }
 
 /** The same table as self-contained HTML (no scripts, no URLs). */
-export function htmlTable(headers: string[], rows: Array<Array<string | number>>, digits = 2): string {
-  const th = headers.map((h) => `<th style="text-align:right;padding:2px 8px">${escapeXml(h)}</th>`).join("");
-  const tr = rows
-    .map((r) => `<tr>${r.map((c, i) => `<td style="text-align:${i === 0 ? "left" : "right"};padding:2px 8px">${escapeXml(typeof c === "number" ? fmt(c, digits) : c)}</td>`).join("")}</tr>`)
-    .join("");
-  return `<table style="border-collapse:collapse;font-family:monospace;font-size:12px"><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
-}
-
-function fmt(v: number, digits: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return Math.abs(v) >= 10000 ? v.toLocaleString("en-US") : String(v);
-  return v.toFixed(digits);
+export function htmlTable(headers: string[], rows: Array<Array<string | number>>, digits = 6): string {
+  return tableHtml({ columns: headers, rows, digits });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,12 +200,12 @@ export class ManifestResult {
   }
   toString(): string {
     const head = `data in effect for ${this.model} (${this.active.length} experts active${this.excluded.length ? `; opted out: ${this.excluded.join(", ")}` : ""})`;
-    return `${head}\n${textTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 0)}\n${this.note}`;
+    return `${head}\n${textTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 9)}\n${this.note}`;
   }
   [DISPLAY](): MimeBundle {
     return bundleOf({
       text: this.toString(),
-      html: `${htmlTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 0)}<p>${escapeXml(this.note)}</p>`,
+      html: `${htmlTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 9)}<p>${escapeXml(this.note)}</p>`,
     });
   }
 }

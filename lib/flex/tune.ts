@@ -136,19 +136,7 @@ export async function tuneRouter(model: FlexModel, lab: Lab, opts: TuneRouterOpt
     l.router.dispose();
     l.expertBias.dispose();
   });
-  const record = new TrainRecord({
-    what: "router tuning",
-    steps: res.steps,
-    step: res.step,
-    losses: res.losses,
-    lrs: res.lrs,
-    tokens: res.tokens,
-    seconds: res.seconds,
-    tokensPerSec: res.tokensPerSec,
-    aborted: res.aborted,
-    history: res.losses,
-    lastLayerShare: [],
-  });
+  const record = TrainRecord.fromSteps("router tuning", res);
   const tuned = new FlexModel({
     config: model.config,
     params: owned,

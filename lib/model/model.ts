@@ -29,7 +29,7 @@ import { hashString, Rng } from "./rng";
 export interface ForwardOptions {
   /** length E: which experts take part (opt-in/opt-out mask). Default: all. */
   include?: boolean[];
-  /** Experts per token. Default cfg.topK, capped at nothing: an error if > number of included experts. */
+  /** Experts per token. Default cfg.topK; an error (not a silent cap) if > number of included experts. */
   topK?: number;
   /** "keep": add min(β_e, 0) to owner experts' logits (paper); "drop": plain softmax(W h) (HF release). Default "keep". */
   bias?: "keep" | "drop";
@@ -183,7 +183,7 @@ function resolveRouting(cfg: ModelConfig, opts: ForwardOptions): Routing {
   }
   const included = include.flatMap((v, i) => (v ? [i] : []));
   if (included.length === 0) throw new Error(`forward: include excludes every expert; keep at least one (usually the public expert, index 0)`);
-  const k = opts.topK ?? Math.min(cfg.topK, included.length);
+  const k = opts.topK ?? cfg.topK; // the contract: no silent capping when experts are excluded
   if (!Number.isInteger(k) || k < 1) throw new Error(`forward: topK must be a positive integer (got ${k})`);
   if (k > included.length) {
     throw new Error(`forward: topK = ${k} but only ${included.length} expert(s) are included (${included.map((i) => cfg.experts[i]).join(", ")}); lower topK or include more experts`);

@@ -69,7 +69,7 @@ export interface StepsResult {
 
 export interface TrainerState {
   version: 1;
-  /** Updates done. The next update uses lrAt(step) and bias-correction count step + 1. */
+  /** Updates done; also the schedule position: the next update uses lrAt(step) and bias-correction count step + 1. */
   step: number;
   tokens: number;
   /** Trainable tensor names, in order, and how many elements of each train (detects a changed freeze spec). */
@@ -155,6 +155,15 @@ export class Trainer {
       this.m = this.slots.map((s) => tf.zerosLike(s.get()));
       this.v = this.slots.map((s) => tf.zerosLike(s.get()));
     }
+  }
+
+  /**
+   * Continue from a saved state with the same training config it was made with:
+   * `Trainer.resume(params, cfg, batches, state, spec)` ≡ `new Trainer(params, cfg, state.trainConfig, batches, { ...spec, resume: state })`.
+   * `params` must hold the weights as they were when the state was taken (e.g. reloaded from a checkpoint).
+   */
+  static resume(params: ModelParams, cfg: ModelConfig, batches: BatchSource, state: TrainerState, spec: Omit<TrainerOptions, "resume"> = {}): Trainer {
+    return new Trainer(params, cfg, state.trainConfig, batches, { ...spec, resume: state });
   }
 
   /** Updates done so far. */

@@ -59,6 +59,9 @@ test("renderable attaches a non-enumerable display method; toBundle falls back t
   assert.deepEqual(rec[DISPLAY](), { "text/plain": "loss 1.5", "text/html": "<b>1.5</b>" });
   assert.deepEqual(toBundle({ a: 1 }), { "text/plain": "{ a: 1 }" });
   assert.deepEqual(toBundle("plain"), { "text/plain": "plain" });
+  const raw = { "text/plain": "x", "text/html": "<b>x</b>" };
+  assert.equal(toBundle(raw), raw); // a ready-made bundle passes through as is
+  assert.deepEqual(toBundle({ "text/plain": "x", loss: 1 }), { "text/plain": "{ 'text/plain': 'x', loss: 1 }" }); // not a bundle
   assert.deepEqual(bundleOf({ text: "t" }), { "text/plain": "t" });
   const bad = { [DISPLAY]: () => 42 };
   assert.throws(() => toBundle(bad), /must return a MIME bundle object with a "text\/plain" string/);

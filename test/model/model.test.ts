@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
 import { MODEL_PRESETS, ModelConfig } from "../../lib/model/config";
 import { disposeParams, forward, initParams, paramCount, rmsNorm } from "../../lib/model/model";
+import { flopsPerToken } from "../../lib/model/flops";
 import { ModelParams, paramEntries } from "../../lib/model/params";
 import { Rng } from "../../lib/model/rng";
 import { refForward, rmsnorm as refRmsnorm, toHost } from "./reference";
@@ -327,4 +328,16 @@ test("wasm backend: same logits as cpu (registered kernels: batched matMul, rope
   } finally {
     await initBackend("cpu");
   }
+});
+
+test("flopsPerToken: hand count for the cpu preset (dense) and the 8-expert top-4 model", () => {
+  // Dense, T = 128, per token and layer: q/k/v/o 2·128·(4·4·32) = 131072; router 2·128·1 = 256;
+  // attention 4·128·128 = 65536; one SwiGLU expert 3·2·128·352 = 270336 → 467200 per layer;
+  // ×4 layers = 1868800, plus the LM head 2·128·4096 = 1048576 → 2917376 forward, ×3 for training.
+  const d = flopsPerToken(MODEL_PRESETS.cpu, 128);
+  assert.equal(d.forward, 2917376);
+  assert.equal(d.train, 3 * 2917376);
+  // 8 experts, top-4: router 2·128·8 = 2048 and four experts per token.
+  const m = flopsPerToken({ ...MODEL_PRESETS.cpu, experts: ["a", "b", "c", "d", "e", "f", "g", "h"], topK: 4 }, 128);
+  assert.equal(m.forward, 4 * (131072 + 2048 + 65536 + 4 * 270336) + 1048576);
 });
