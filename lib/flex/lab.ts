@@ -32,6 +32,7 @@ import { EmbedderName, fitIdf, IdfTable, l2normalise, meanEmbedding, randomEmbed
 import { FlexModel } from "./model";
 import { isTrunkParam, tensorHash, trunkHashes, OwnerArtifact } from "./merge";
 import { InvariantReport, TrainRecord } from "./records";
+import { kernelAbortSignal } from "../display/kernel-signal";
 
 export interface LabOptions {
   /** Model + training preset. Default: "gpu" when a GPU backend is active, else "cpu". */
@@ -301,7 +302,8 @@ class StepwiseTraining {
     }
     const routing: number[][] = [];
     const res = await this.trainer.steps(opts.steps, {
-      signal: opts.signal,
+      // In the notebook kernel, "interrupt" aborts this signal: training stops at a step boundary.
+      signal: opts.signal ?? kernelAbortSignal(),
       onProgress: (p) => {
         if (p.routing && p.routing.share.length) routing.push(p.routing.share[p.routing.share.length - 1]); // last layer's expert shares
         opts.onProgress?.(p);

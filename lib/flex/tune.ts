@@ -13,6 +13,7 @@ import { mergeParams, OwnerArtifact } from "./merge";
 import { FlexModel } from "./model";
 import type { BiasMode } from "./view";
 import { TrainRecord } from "./records";
+import { kernelAbortSignal } from "../display/kernel-signal";
 
 export interface FlexMergeOptions {
   /** Experts per token (default: half the experts, rounded up — the paper's 4 of 8). */
@@ -126,7 +127,7 @@ export async function tuneRouter(model: FlexModel, lab: Lab, opts: TuneRouterOpt
   const trainer = new Trainer(params, model.config, tc, resumable(batcher), routerTuningSpec());
   let res;
   try {
-    res = await trainer.steps(opts.steps, { signal: opts.signal });
+    res = await trainer.steps(opts.steps, { signal: opts.signal ?? kernelAbortSignal() });
   } finally {
     trainer.dispose();
   }
