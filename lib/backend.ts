@@ -10,6 +10,7 @@
  * optional dependency and `require` throws MODULE_NOT_FOUND; we record that exact message.
  */
 import * as tf from "@tensorflow/tfjs";
+import { installOps } from "./ops";
 
 export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -41,7 +42,8 @@ export interface BackendReport {
 
 let current: BackendReport | undefined;
 let inFlight: Promise<BackendReport> | undefined;
-const installHooks: Array<() => void> = [];
+// Our registered kernels and gradients (lib/ops) go in as soon as any backend is active.
+const installHooks: Array<() => void> = [() => void installOps()];
 
 /**
  * Register a function to run once a backend is active (e.g. registering custom kernels and
