@@ -16,7 +16,7 @@ const mix32 = fmix32;
 /** Sorted unique 32-bit hashes of the lowercased word k-shingles of `text`. */
 export function shingleSet(text: string, k: number): Uint32Array {
   const words = text.toLowerCase().match(/\S+/g) ?? [];
-  const wh = words.map(fnv1a32);
+  const wh = words.map((w) => fnv1a32(w));
   const n = Math.max(1, wh.length - k + 1);
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {

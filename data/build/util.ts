@@ -6,6 +6,7 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import { Rng } from "../../lib/model/rng";
 
 // ---------------------------------------------------------------------------------------------
 // Hashing
@@ -18,25 +19,8 @@ export function sha256File(file: string): string {
   return sha256(fs.readFileSync(file));
 }
 
-/** 32-bit FNV-1a over the UTF-16 code units of `s`. Cheap, stable, good enough for ordering. */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** murmur3's 32-bit finaliser: spreads every input bit over every output bit. */
-export function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+import { fmix32, fnv1a32 } from "../../lib/util/hash";
+export { fmix32, fnv1a32 };
 
 /**
  * Salted, well-mixed 32-bit hash of a key. FNV-1a alone is not enough here: a change in the last
@@ -59,16 +43,10 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** mulberry32: a tiny seeded PRNG (32-bit state) returning floats in [0, 1). */
+/** mulberry32 as a closure: the same sequence as `new Rng(seed).next()` (lib/model/rng.ts). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 // ---------------------------------------------------------------------------------------------

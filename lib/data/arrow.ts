@@ -10,14 +10,17 @@
  * The codec is `@bokuweb/zstd-wasm` (pure wasm, no install script). It must be initialised
  * once (`await init()`), hence `registerZstd()` before any read or compressed write.
  *
- * Known caveat (uncertain, not verified against pyarrow here): apache-arrow 21.2.0's writer
- * stores the *compressed* length in each buffer's 8-byte prefix, where the IPC spec asks for
- * the uncompressed length. The JS reader ignores the value (except -1), so our own round trip
- * is exact; a strict reader elsewhere might complain.
+ * Upstream bug we correct: apache-arrow 21.2.0's writer stores the *compressed* length in each
+ * compressed buffer's 8-byte prefix, where the IPC format (Schema.fbs, BodyCompression) requires
+ * the *uncompressed* length; readers that preallocate from it (pyarrow, Arrow C++) would then fail.
+ * `fixCompressedLengthPrefixes` rewrites those prefixes. apache-arrow's own reader only tests the
+ * prefix for −1 (stored uncompressed), so it reads both forms. Not verified against pyarrow here
+ * (no PyPI); the prefix is checked against the spec in test/data/arrow.test.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
+  RecordBatchWriter,
   CompressionType,
   Dictionary,
   Int32,
@@ -104,6 +107,35 @@ function errMsg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+type BodyCompressor = (buffers: ArrayBufferView[]) => { byteLength: number; bufferRegions: unknown[]; buffers: Uint8Array[] };
+
+/**
+ * Wrap the writer's body compression so every compressed buffer's 8-byte prefix holds the
+ * uncompressed length (little-endian int64), as the Arrow IPC format specifies. The writer emits
+ * [prefix, data] pairs per non-empty input buffer, and [empty, empty] for empty ones; a prefix of
+ * −1 means "stored uncompressed" and is already correct. Idempotent.
+ */
+export function fixCompressedLengthPrefixes(): void {
+  const proto = RecordBatchWriter.prototype as unknown as { _compressBodyBuffers?: BodyCompressor & { flexolmoFixed?: boolean } };
+  const original = proto._compressBodyBuffers;
+  if (typeof original !== "function") {
+    throw new Error("apache-arrow's RecordBatchWriter has no _compressBodyBuffers (the library changed); check lib/data/arrow.ts against the installed apache-arrow version.");
+  }
+  if (original.flexolmoFixed) return;
+  const fixed = function (this: unknown, buffers: ArrayBufferView[]) {
+    const out = original.call(this, buffers);
+    buffers.forEach((b, i) => {
+      const prefix = out.buffers[2 * i];
+      if (b.byteLength === 0 || prefix.byteLength !== 8) return;
+      const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
+      if (view.getBigInt64(0, true) !== -1n) view.setBigInt64(0, BigInt(b.byteLength), true);
+    });
+    return out;
+  } as BodyCompressor & { flexolmoFixed?: boolean };
+  fixed.flexolmoFixed = true;
+  proto._compressBodyBuffers = fixed;
+}
+
 /** Write `bytes` to `file` atomically: a temp file in the same directory, then rename. */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -149,6 +181,7 @@ export async function writeDocuments(file: string, rows: readonly DocumentRow[],
   let bytes: Uint8Array;
   if (compression === "zstd") {
     await registerZstd();
+    fixCompressedLengthPrefixes();
     zstdLevel = level;
     bytes = tableToIPC(table, "file", CompressionType.ZSTD);
   } else {

@@ -24,6 +24,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import type { Tokenizer } from "./tokenizer";
+import { fnv1a32 } from "../util/hash";
 
 /** One token stream per domain (documents joined with EOS). */
 export type TokenStreams = Record<string, Int32Array>;
@@ -82,14 +83,9 @@ function mulberry32(state: number): [number, number] {
   return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
 }
 
-/** 32-bit FNV-1a of a string: turns (seed, domain, epoch) into an independent generator seed. */
+/** 32-bit FNV-1a (signed, as the generator state is kept): turns (seed, domain, epoch) into a seed. */
 function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
+  return fnv1a32(s) | 0;
 }
 
 /**

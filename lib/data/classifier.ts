@@ -16,6 +16,7 @@
  * Memory: the log-probability table is V × D float32 (32 MB for 8 classes at V = 2^20); the counts
  * are kept sparse (FlexMix-mini's train split fills ~1 M of the 8 M cells) for `toJSON`.
  */
+import { fmix32, fnv1a32 } from "../util/hash";
 
 export interface ClassifierOptions {
   /** Classes, in this order (default: the distinct labels of the training docs, sorted). Docs with other labels are ignored. */
@@ -89,26 +90,6 @@ export function wordTokens(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
 }
 
-/** 32-bit FNV-1a of a string. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** murmur3's finaliser: spreads the bits so that `mod V` uses all of them. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** Bucket ids of the features of `text`: one per unigram, plus one per adjacent pair if `bigrams`. */
 export function featureBuckets(text: string, buckets: number, bigrams = true): Uint32Array {
   const toks = wordTokens(text);
@@ -116,10 +97,10 @@ export function featureBuckets(text: string, buckets: number, bigrams = true): U
   let n = 0;
   let prev = 0;
   for (let i = 0; i < toks.length; i++) {
-    const h = fnv1a(toks[i]);
-    out[n++] = fmix(h) % buckets;
+    const h = fnv1a32(toks[i]);
+    out[n++] = fmix32(h) % buckets;
     // Bigram hash from the two word hashes; the odd multiplier keeps (a, b) and (b, a) apart.
-    if (bigrams && i > 0) out[n++] = fmix((Math.imul(prev, 0x9e3779b1) ^ h ^ 0x5bd1e995) >>> 0) % buckets;
+    if (bigrams && i > 0) out[n++] = fmix32((Math.imul(prev, 0x9e3779b1) ^ h ^ 0x5bd1e995) >>> 0) % buckets;
     prev = h;
   }
   return out;
@@ -312,7 +293,7 @@ export function snippet(text: string, chars: number, seed: number, docIndex: num
   const starts: number[] = [0];
   for (let i = 1; i <= last; i++) if (/\s/.test(text[i - 1]) && !/\s/.test(text[i])) starts.push(i);
   // mulberry32, one draw seeded by (seed, docIndex)
-  let t = (fnv1a(`${seed}\u0000${docIndex}`) + 0x6d2b79f5) | 0;
+  let t = (fnv1a32(`${seed}\u0000${docIndex}`) + 0x6d2b79f5) | 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;

@@ -15,6 +15,7 @@
  */
 
 import { Rng } from "../model/rng";
+import { fmix32, fnv1a32 } from "../util/hash";
 
 export type EmbedderName = "external" | "public" | "random";
 
@@ -38,25 +39,11 @@ export const DEFAULT_EXTERNAL: ExternalEmbedderOptions = {
 };
 
 /**
- * FNV-1a over a string's UTF-16 code units, then a final avalanche (murmur3 fmix32). Plain FNV-1a
- * (`lib/model/rng.ts`) mixes its low bits weakly for short keys; the avalanche makes `% buckets` safe.
+ * FNV-1a, then murmur3's finaliser. Plain FNV-1a mixes its low bits weakly for short keys; the
+ * avalanche makes `% buckets` safe. `seed` salts the hash per n-gram order.
  */
 export function featureHash(s: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return fmix32(h);
-}
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(fnv1a32(s, seed));
 }
 
 /** Sparse term counts: bucket → count. */

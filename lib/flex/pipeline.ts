@@ -66,7 +66,6 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   };
   fs.mkdirSync(o.out, { recursive: true });
   const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
-  o.log(`backend: ${lab.backend.summary}`);
   o.log(`preset ${lab.preset}: d_model ${lab.modelConfig.dModel}, ${lab.modelConfig.nLayers} layers, batch ${lab.trainConfig.batchSize}×${lab.trainConfig.seqLen}`);
   for (const d of o.domains) lab.data.checkDomain(d);
   if (o.domains.includes("public")) throw new Error('"public" is the public expert, not an owner domain; list closed domains only (e.g. math,code).');

@@ -7,14 +7,7 @@
  */
 
 /** FNV-1a hash of a string to 32 bits: used to give every named tensor its own stream. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
+export { fnv1a32 as hashString } from "../util/hash";
 
 export class Rng {
   /** Current 32-bit state; `new Rng(0).state` etc. is everything needed to resume the stream. */

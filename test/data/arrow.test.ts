@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DataType, tableFromIPC } from "apache-arrow";
-import { DOCUMENT_COLUMNS, DocumentRow, readDocuments, registerZstd, writeDocuments } from "../../lib/data/arrow";
+import { DOCUMENT_COLUMNS, DocumentRow, readDocuments, registerZstd, writeDocuments, fixCompressedLengthPrefixes } from "../../lib/data/arrow";
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "flexmix-arrow-"));
@@ -123,4 +123,23 @@ test("a file corrupted inside (magic intact) is reported as corrupt", async () =
     assert.ok(e.message.includes(file));
     return true;
   });
+});
+
+test("compressed buffers carry the UNCOMPRESSED length in their 8-byte prefix, as the IPC format requires", async () => {
+  await registerZstd();
+  fixCompressedLengthPrefixes();
+  const { RecordBatchWriter, CompressionType, compressionRegistry } = await import("apache-arrow");
+  const writer = new RecordBatchWriter({ compressionType: CompressionType.ZSTD }) as unknown as {
+    _compressBodyBuffers(b: Uint8Array[]): { buffers: Uint8Array[] };
+  };
+  const text = new TextEncoder().encode("the same words again and again ".repeat(200)); // compresses well
+  const tiny = new Uint8Array([7]); // cannot shrink: stored raw, prefix −1
+  const out = writer._compressBodyBuffers([text, new Uint8Array(0), tiny]).buffers;
+  const prefix = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getBigInt64(0, true);
+  assert.equal(prefix(out[0]), BigInt(text.byteLength));
+  assert.ok(out[1].byteLength < text.byteLength);
+  assert.deepEqual(compressionRegistry.get(CompressionType.ZSTD)!.decode!(out[1]), text);
+  assert.equal(out[2].byteLength + out[3].byteLength, 0);
+  assert.equal(prefix(out[4]), -1n);
+  assert.deepEqual(out[5], tiny);
 });

@@ -11,7 +11,7 @@ const PRESETS = ["tiny", "cpu", "gpu"] as const;
 /** Step budgets per preset: the quickstart finishes in minutes on a 2-core laptop at "cpu". */
 const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; owner: number; router: number; evalWindows: number }> = {
   tiny: { public: 30, owner: 20, router: 10, evalWindows: 4 },
-  cpu: { public: 300, owner: 150, router: 50, evalWindows: 16 },
+  cpu: { public: 200, owner: 100, router: 30, evalWindows: 16 },
   gpu: { public: 2000, owner: 1000, router: 200, evalWindows: 64 },
 };
 
@@ -26,7 +26,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const { backendReport } = await import("../../backend");
   const preset = ((args.flags.preset as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as (typeof PRESETS)[number];
   const d = DEFAULT_STEPS[preset];
-  const domains = ((args.flags.domains as string | undefined) ?? "math,code,news").split(",").map((s) => s.trim()).filter(Boolean);
+  const domains = ((args.flags.domains as string | undefined) ?? "math,code").split(",").map((s) => s.trim()).filter(Boolean);
   if (domains.length === 0) throw new UsageError("--domains needs at least one closed domain, e.g. --domains math,code");
   const k = nonNegInt(args.flags.k, "k");
   const controller = new AbortController();
@@ -66,7 +66,7 @@ export const command: Command = {
   positionals: [],
   flags: [
     { name: "preset", type: "string", choices: PRESETS, help: "model/training size (default: gpu on a GPU backend, else cpu)" },
-    { name: "domains", type: "string", metavar: "LIST", help: "owner domains, comma-separated (default math,code,news)" },
+    { name: "domains", type: "string", metavar: "LIST", help: "owner domains, comma-separated (default math,code)" },
     { name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" },
     { name: "owner-steps", type: "int", metavar: "N", help: "training steps per owner (preset default)" },
     { name: "router-steps", type: "int", metavar: "N", help: "router-tuning steps after the merge; 0 = none (preset default)" },
