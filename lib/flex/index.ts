@@ -22,6 +22,8 @@ export type { EvaluateOptions, GenerateOptions } from "./model";
 export type { FlexMergeOptions, TuneRouterOptions } from "./tune";
 export { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
 export { TrainRecord, InvariantReport } from "./records";
+export { TaskResult } from "./tasks";
+export type { TaskOptions, TaskScore } from "./tasks";
 export type { DataCard, Provenance, OptOutGuarantee } from "./cards";
 export type { BiasMode, ViewSpec } from "./view";
 export { mergeParams, tensorHash, trunkHashes } from "./merge";

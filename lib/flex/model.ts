@@ -20,6 +20,7 @@ import { EvalResult, EvalRow, GenerateResult, AttributionResult, ManifestResult 
 import type { Lab } from "./lab";
 import type { TuneRouterOptions } from "./tune";
 import type { TrainRecord } from "./records";
+import type { TaskOptions, TaskResult } from "./tasks";
 
 export interface FlexModelInit {
   config: ModelConfig;
@@ -220,6 +221,16 @@ export class FlexModel {
       reference,
       seconds: (performance.now() - t0) / 1000,
     });
+  }
+
+  /**
+   * Toy downstream tasks scored by likelihood: multiple-choice cloze per domain, and math
+   * answer choice (ordinary and held-out family). See lib/flex/tasks.ts.
+   */
+  async tasks(opts: TaskOptions & { domains?: readonly string[] } = {}): Promise<TaskResult> {
+    const ctx = await this.ctx();
+    const { runTasks } = await import("./tasks");
+    return runTasks(this, ctx, opts.domains ?? defaultEvalDomains(this.config.experts, ctx), opts);
   }
 
   /** Sample a continuation. Deterministic for a seed; temperature 0 is greedy. */
