@@ -9,6 +9,7 @@ import { textTable } from "./results";
 import { lab as makeLab, OwnerExpert } from "./lab";
 import { merge } from "./tune";
 import type { EvalResult } from "./results";
+import type { TaskResult } from "./tasks";
 import type { FlexModel } from "./model";
 
 export interface PipelineOptions {
@@ -44,6 +45,8 @@ export interface PipelineResult {
   /** Perplexity table rows: model label → domain → ppl. */
   table: Record<string, Record<string, number>>;
   evals: object[];
+  /** Toy downstream task accuracy per model label → task → accuracy. */
+  tasks: Record<string, Record<string, number>>;
   invariants: Record<string, boolean>;
   out: string;
 }
@@ -73,10 +76,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   const evalDomains = [...o.domains, "public"];
   const evals: EvalResult[] = [];
-  const ev = async (m: FlexModel, reference?: FlexModel) => {
+  const tasks: TaskResult[] = [];
+  const indent = (text: string) => text.split("\n").map((l) => `  ${l}`).join("\n");
+  const ev = async (m: FlexModel, reference?: FlexModel, withTasks = false) => {
     const r = await m.evaluate({ domains: evalDomains, maxWindows: o.evalWindows, reference });
     evals.push(r);
-    o.log(r.toString().split("\n").map((l) => `  ${l}`).join("\n"));
+    o.log(indent(r.toString()));
+    if (withTasks) {
+      const t = await m.tasks({ domains: evalDomains, n: o.evalWindows * 2 });
+      tasks.push(t);
+      o.log(indent(t.toString()));
+    }
     return r;
   };
 
@@ -84,7 +94,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   await stage(`public model: ${o.publicSteps} steps on the public mix`, () => pub.train({ steps: o.publicSteps, signal: o.signal, onProgress: progress("public", o.publicSteps) }));
   await pub.save(path.join(o.out, "public"));
   const pubModel = pub.model();
-  await stage("evaluate the public model", () => ev(pubModel));
+  await stage("evaluate the public model", () => ev(pubModel, undefined, true));
 
   const owners: OwnerExpert[] = [];
   const invariants: Record<string, boolean> = {};
@@ -100,14 +110,14 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   const merged = await stage("merge (stack FFNs, concatenate router rows)", () => merge(pub, owners, { k: o.k }));
   await merged.save(path.join(o.out, "merged"));
-  await stage("evaluate the merged model", () => ev(merged, pubModel));
+  await stage("evaluate the merged model", () => ev(merged, pubModel, true));
   for (const d of o.domains) await stage(`opt out of "${d}"`, () => ev(merged.without(d), pubModel));
 
   let tuned: FlexModel | undefined;
   if (o.routerSteps > 0) {
     tuned = await stage(`router tuning: ${o.routerSteps} steps on public proxies`, () => merged.tuneRouter({ steps: o.routerSteps, signal: o.signal }));
     await tuned.save(path.join(o.out, "merged-rt"));
-    await stage("evaluate the router-tuned model", () => ev(tuned!, pubModel));
+    await stage("evaluate the router-tuned model", () => ev(tuned!, pubModel, true));
   }
 
   const table: Record<string, Record<string, number>> = {};
@@ -122,6 +132,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     stages,
     table,
     evals: evals.map((e) => e.toJSON()),
+    tasks: Object.fromEntries(tasks.map((t) => [t.model, Object.fromEntries(t.scores.map((x) => [x.task, x.accuracy]))])),
     invariants,
     out: o.out,
   };
@@ -146,6 +157,7 @@ export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
     `|${header.map(() => "---").join("|")}|`,
     ...rows.map((row) => `| ${row.map((c) => (typeof c === "number" ? c.toFixed(2) : c)).join(" | ")} |`),
     "",
+    ...taskMarkdown(r),
     `Coordination invariant (frozen parts bit-identical to the public model): ${Object.entries(r.invariants).map(([d, ok]) => `${d} ${ok ? "✓" : "✗"}`).join(", ")}`,
     "",
     "Stage times (s):",
@@ -156,4 +168,18 @@ export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
     "",
   ];
   return md.join("\n");
+}
+
+function taskMarkdown(r: PipelineResult): string[] {
+  const models = Object.keys(r.tasks);
+  if (models.length === 0) return [];
+  const names = [...new Set(models.flatMap((m) => Object.keys(r.tasks[m])))];
+  return [
+    "Toy downstream tasks (accuracy %, 4 choices, chance 25 %; scored by likelihood):",
+    "",
+    `| model | ${names.join(" | ")} |`,
+    `|---|${names.map(() => "---").join("|")}|`,
+    ...models.map((m) => `| ${m} | ${names.map((n) => (r.tasks[m][n] === undefined ? "–" : (100 * r.tasks[m][n]).toFixed(1))).join(" | ")} |`),
+    "",
+  ];
 }
