@@ -27,10 +27,14 @@ export interface DataCard {
 
 /** Where a model came from, and what that means for opt-out. */
 export interface Provenance {
-  /** "public" (dense), "owner" (a 2-expert owner model), "merged", or "router-tuned". */
-  kind: "public" | "owner" | "merged" | "router-tuned";
+  /** "public" (dense), "owner" (a 2-expert owner model), "merged", "router-tuned", or a "baseline" recipe. */
+  kind: "public" | "owner" | "merged" | "router-tuned" | "baseline";
   /** true once any router tuning ran: opt-out is then approximate (spec §5). */
   routerTuned: boolean;
+  /** For baselines: the recipe, and why its opt-out is what it is. */
+  baseline?: { method: string; note: string };
+  /** Set by recipes whose opt-out guarantee does not follow from router tuning (baselines). */
+  optOut?: OptOutGuarantee;
   /** Proxy domains the router was tuned on (their selection used each owner's classifier). */
   tunedOn?: string[];
   /** The public model's trunk fingerprint (sha256 over all trunk tensor hashes). */
@@ -41,7 +45,13 @@ export type OptOutGuarantee = "exact" | "approximate";
 
 /** Exact without router tuning; approximate after it (every row, r_pub included, saw proxies chosen with D_i). */
 export function optOutGuarantee(p: Provenance): OptOutGuarantee {
-  return p.routerTuned ? "approximate" : "exact";
+  return p.optOut ?? (p.routerTuned ? "approximate" : "exact");
+}
+
+/** The sentence that explains a model's opt-out guarantee (a baseline's own note when it has one). */
+export function optOutNote(p: Provenance): string {
+  if (p.baseline) return `${p.baseline.method}: ${p.baseline.note}`;
+  return OPT_OUT_NOTE[optOutGuarantee(p)];
 }
 
 export const OPT_OUT_NOTE: Record<OptOutGuarantee, string> = {

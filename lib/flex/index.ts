@@ -12,8 +12,9 @@
  */
 import { lab } from "./lab";
 import { merge, tuneRouter, selectProxies } from "./tune";
+import { compare } from "./compare";
 
-export const flex = { lab, merge, tuneRouter, selectProxies };
+export const flex = { lab, merge, tuneRouter, selectProxies, compare };
 
 export { Lab, PublicModel, OwnerExpert, loadOwnerArtifact } from "./lab";
 export type { LabOptions, TrainOptions, OwnerOptions, EmbedOptions, DomainEmbedding } from "./lab";
@@ -27,3 +28,6 @@ export type { TaskOptions, TaskScore } from "./tasks";
 export type { DataCard, Provenance, OptOutGuarantee } from "./cards";
 export type { BiasMode, ViewSpec } from "./view";
 export { mergeParams, tensorHash, trunkHashes } from "./merge";
+export { compare, ComparisonResult } from "./compare";
+export type { Comparable, CompareOptions, ComparisonRow } from "./compare";
+export { baselines } from "./baselines";

@@ -14,7 +14,7 @@ import { softmaxCrossEntropy } from "../ops";
 import { evalBatches, inputsAndTargets, tokenStreams } from "../data/batcher";
 import type { Tokenizer } from "../data/tokenizer";
 import { DataContext, defaultDataContext } from "./context";
-import { DataCard, OPT_OUT_NOTE, optOutGuarantee, OptOutGuarantee, Provenance } from "./cards";
+import { DataCard, optOutGuarantee, optOutNote, OptOutGuarantee, Provenance } from "./cards";
 import { BiasMode, checkView, includedNames, viewOnly, ViewSpec, viewWithout } from "./view";
 import { EvalResult, EvalRow, GenerateResult, AttributionResult, ManifestResult } from "./results";
 import type { Lab } from "./lab";
@@ -68,8 +68,10 @@ export class FlexModel {
   readonly provenance: Provenance;
   readonly view: ViewSpec;
   readonly label: string;
-  private readonly data?: DataContext;
-  private readonly lab?: Lab;
+  /** The corpus/tokenizer this model evaluates on (undefined: the shipped ones, loaded on demand). */
+  readonly data?: DataContext;
+  /** The lab that built it, when known (router tuning and baselines need its settings). */
+  readonly lab?: Lab;
   readonly tuning?: { record: TrainRecord; proxies: Record<string, string[]> };
 
   constructor(init: FlexModelInit) {
@@ -291,7 +293,7 @@ export class FlexModel {
     return new ManifestResult({
       model: this.label,
       optOut: this.optOut,
-      note: OPT_OUT_NOTE[this.optOut],
+      note: optOutNote(this.provenance),
       active: active.map((e) => this.cards[e] ?? missingCard(e)),
       excluded: this.config.experts.filter((e) => !active.includes(e)),
       provenance: this.provenance,

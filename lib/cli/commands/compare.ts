@@ -1,0 +1,91 @@
+/**
+ * `flexolmo compare`: FlexOlmo against the paper's baselines (dense experts, model soups, BTM,
+ * prompt routing, BTX, unrestricted MoE) and its own ablations, from one public model, printed as
+ * one perplexity table. Writes results.json and summary.md.
+ */
+import type { ParsedArgs } from "../args";
+import { UsageError } from "../args";
+import type { CliIO, Command } from "../registry";
+
+const PRESETS = ["tiny", "cpu", "gpu"] as const;
+
+/** Step budgets per preset. cpu: about an hour on a 2-core laptop with every row. */
+const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; expert: number; rt: number; btx: number; evalWindows: number }> = {
+  tiny: { public: 20, expert: 8, rt: 4, btx: 4, evalWindows: 4 },
+  cpu: { public: 150, expert: 60, rt: 30, btx: 30, evalWindows: 16 },
+  gpu: { public: 2000, expert: 1000, rt: 200, btx: 200, evalWindows: 64 },
+};
+
+function count(v: unknown, flag: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new UsageError(`--${flag} must be an integer ≥ ${min} (got ${String(v)})`);
+  return v;
+}
+
+async function run(args: ParsedArgs, io: CliIO): Promise<number> {
+  const { runStudy } = await import("../../flex/baselines/study");
+  const { backendReport } = await import("../../backend");
+  const preset = ((args.flags.preset as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as (typeof PRESETS)[number];
+  const d = DEFAULT_STEPS[preset];
+  const domains = ((args.flags.domains as string | undefined) ?? "math,code").split(",").map((s) => s.trim()).filter(Boolean);
+  if (domains.length === 0) throw new UsageError("--domains needs at least one closed domain, e.g. --domains math,code");
+  const controller = new AbortController();
+  const onSigint = () => {
+    io.stderr("\ninterrupt: stopping after the current step (Ctrl-C again to kill)\n");
+    controller.abort();
+    process.off("SIGINT", onSigint);
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const out = (args.flags.out as string | undefined) ?? `runs/compare-${preset}`;
+    const r = await runStudy({
+      preset,
+      seed: (args.flags.seed as number | undefined) ?? 0,
+      domains,
+      publicSteps: count(args.flags["public-steps"], "public-steps", 1) ?? d.public,
+      expertSteps: count(args.flags["expert-steps"], "expert-steps", 1) ?? d.expert,
+      rtSteps: count(args.flags["rt-steps"], "rt-steps") ?? d.rt,
+      btxSteps: count(args.flags["btx-steps"], "btx-steps") ?? d.btx,
+      evalWindows: count(args.flags["eval-windows"], "eval-windows", 1) ?? d.evalWindows,
+      k: count(args.flags.k, "k", 1),
+      docs: count(args.flags.docs, "docs", 1),
+      skipAblations: Boolean(args.flags["no-ablations"]),
+      skipUnrestricted: Boolean(args.flags["no-unrestricted"]),
+      out,
+      log: (line) => io.stdout(line + "\n"),
+      signal: controller.signal,
+    });
+    io.stdout(`\n${String(r.table)}\n\nwrote ${out}/results.json and ${out}/summary.md in ${r.seconds.toFixed(1)} s\n`);
+    return 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+export const command: Command = {
+  name: "compare",
+  summary: "Compare FlexOlmo with the paper's baselines and ablations (one perplexity table)",
+  description:
+    "Trains a public model, one dense expert and one FlexOlmo owner per domain (same steps, same batches), builds every baseline " +
+    "(model soups, BTM, prompt routing, BTX, unrestricted MoE FLOP- and data-matched) and ablation (no bias, random init, " +
+    "public-model init, no coordination, router tuning), and evaluates all of them on the same windows.",
+  positionals: [],
+  flags: [
+    { name: "preset", type: "string", choices: PRESETS, help: "model/training size (default: gpu on a GPU backend, else cpu)" },
+    { name: "domains", type: "string", metavar: "LIST", help: "closed domains, comma-separated (default math,code)" },
+    { name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" },
+    { name: "expert-steps", type: "int", metavar: "N", help: "steps per dense expert and per FlexOlmo owner (preset default)" },
+    { name: "rt-steps", type: "int", metavar: "N", help: "router-tuning steps for FlexOlmo (RT); 0 = no RT row (preset default)" },
+    { name: "btx-steps", type: "int", metavar: "N", help: "BTX router-training steps on public data (preset default)" },
+    { name: "k", type: "int", metavar: "K", help: "experts per token in every MoE (default: half the experts, rounded up)" },
+    { name: "docs", type: "int", metavar: "N", help: "documents per domain embedding (default 1000)" },
+    { name: "no-ablations", type: "boolean", help: "skip the no-bias / random-init / public-init owner sets" },
+    { name: "no-unrestricted", type: "boolean", help: "skip the two unrestricted MoEs" },
+    { name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" },
+    { name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" },
+    { name: "out", type: "string", metavar: "DIR", help: "output directory (default runs/compare-<preset>)" },
+  ],
+  examples: ["flexolmo compare --preset cpu", "flexolmo compare --preset tiny --domains math --out /tmp/cmp"],
+  needsBackend: true,
+  run,
+};
