@@ -313,7 +313,8 @@ export function defaultEvalDomains(experts: readonly string[], ctx: DataContext)
   return ds;
 }
 
-async function generateWith(model: FlexModel, tok: Tokenizer, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+/** Generation options with defaults applied and checked (shared by every model kind that generates). */
+export function resolveGenerateOptions(opts: GenerateOptions): { maxTokens: number; temperature: number; topK: number; topP: number; rng: Rng } {
   const maxTokens = opts.maxTokens ?? 64;
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
@@ -321,7 +322,11 @@ async function generateWith(model: FlexModel, tok: Tokenizer, prompt: string, op
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`generate: maxTokens must be a non-negative integer (got ${maxTokens}).`);
   if (!(temperature >= 0)) throw new Error(`generate: temperature must be ≥ 0 (got ${temperature}).`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1] (got ${topP}).`);
-  const rng = new Rng(opts.seed ?? 0);
+  return { maxTokens, temperature, topK, topP, rng: new Rng(opts.seed ?? 0) };
+}
+
+async function generateWith(model: FlexModel, tok: Tokenizer, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+  const { maxTokens, temperature, topK, topP, rng } = resolveGenerateOptions(opts);
   const ids = tok.encode(prompt);
   if (ids.length === 0) ids.push(tok.eosId); // an empty prompt starts a fresh document
   const promptLen = ids.length;

@@ -4,8 +4,8 @@
  * one perplexity table. Writes results.json and summary.md.
  */
 import type { ParsedArgs } from "../args";
-import { UsageError } from "../args";
 import type { CliIO, Command } from "../registry";
+import { domainsFlag, intFlag, withInterrupt } from "../run-helpers";
 
 const PRESETS = ["tiny", "cpu", "gpu"] as const;
 
@@ -16,50 +16,34 @@ const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; expert: 
   gpu: { public: 2000, expert: 1000, rt: 200, btx: 200, evalWindows: 64 },
 };
 
-function count(v: unknown, flag: string, min = 0): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new UsageError(`--${flag} must be an integer ≥ ${min} (got ${String(v)})`);
-  return v;
-}
-
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const { runStudy } = await import("../../flex/baselines/study");
   const { backendReport } = await import("../../backend");
   const preset = ((args.flags.preset as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as (typeof PRESETS)[number];
   const d = DEFAULT_STEPS[preset];
-  const domains = ((args.flags.domains as string | undefined) ?? "math,code").split(",").map((s) => s.trim()).filter(Boolean);
-  if (domains.length === 0) throw new UsageError("--domains needs at least one closed domain, e.g. --domains math,code");
-  const controller = new AbortController();
-  const onSigint = () => {
-    io.stderr("\ninterrupt: stopping after the current step (Ctrl-C again to kill)\n");
-    controller.abort();
-    process.off("SIGINT", onSigint);
-  };
-  process.on("SIGINT", onSigint);
-  try {
+  const domains = domainsFlag(args.flags.domains, "math,code");
+  return withInterrupt(io, async (signal) => {
     const out = (args.flags.out as string | undefined) ?? `runs/compare-${preset}`;
     const r = await runStudy({
       preset,
       seed: (args.flags.seed as number | undefined) ?? 0,
       domains,
-      publicSteps: count(args.flags["public-steps"], "public-steps", 1) ?? d.public,
-      expertSteps: count(args.flags["expert-steps"], "expert-steps", 1) ?? d.expert,
-      rtSteps: count(args.flags["rt-steps"], "rt-steps") ?? d.rt,
-      btxSteps: count(args.flags["btx-steps"], "btx-steps") ?? d.btx,
-      evalWindows: count(args.flags["eval-windows"], "eval-windows", 1) ?? d.evalWindows,
-      k: count(args.flags.k, "k", 1),
-      docs: count(args.flags.docs, "docs", 1),
+      publicSteps: intFlag(args.flags["public-steps"], "public-steps", 1) ?? d.public,
+      expertSteps: intFlag(args.flags["expert-steps"], "expert-steps", 1) ?? d.expert,
+      rtSteps: intFlag(args.flags["rt-steps"], "rt-steps") ?? d.rt,
+      btxSteps: intFlag(args.flags["btx-steps"], "btx-steps") ?? d.btx,
+      evalWindows: intFlag(args.flags["eval-windows"], "eval-windows", 1) ?? d.evalWindows,
+      k: intFlag(args.flags.k, "k", 1),
+      docs: intFlag(args.flags.docs, "docs", 1),
       skipAblations: Boolean(args.flags["no-ablations"]),
       skipUnrestricted: Boolean(args.flags["no-unrestricted"]),
       out,
       log: (line) => io.stdout(line + "\n"),
-      signal: controller.signal,
+      signal,
     });
     io.stdout(`\n${String(r.table)}\n\nwrote ${out}/results.json and ${out}/summary.md in ${r.seconds.toFixed(1)} s\n`);
     return 0;
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+  });
 }
 
 export const command: Command = {

@@ -3,8 +3,8 @@
  * checkpoints, results.json and a markdown summary. The README quickstart runs this.
  */
 import type { ParsedArgs } from "../args";
-import { UsageError } from "../args";
 import type { CliIO, Command } from "../registry";
+import { domainsFlag, intFlag, withInterrupt } from "../run-helpers";
 
 const PRESETS = ["tiny", "cpu", "gpu"] as const;
 
@@ -15,46 +15,30 @@ const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; owner: n
   gpu: { public: 2000, owner: 1000, router: 200, evalWindows: 64 },
 };
 
-function nonNegInt(v: unknown, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new UsageError(`--${flag} must be a non-negative integer (got ${String(v)})`);
-  return v;
-}
-
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const { runPipeline } = await import("../../flex/pipeline");
   const { backendReport } = await import("../../backend");
   const preset = ((args.flags.preset as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as (typeof PRESETS)[number];
   const d = DEFAULT_STEPS[preset];
-  const domains = ((args.flags.domains as string | undefined) ?? "math,code").split(",").map((s) => s.trim()).filter(Boolean);
-  if (domains.length === 0) throw new UsageError("--domains needs at least one closed domain, e.g. --domains math,code");
-  const k = nonNegInt(args.flags.k, "k");
-  const controller = new AbortController();
-  const onSigint = () => {
-    io.stderr("\ninterrupt: stopping after the current step (Ctrl-C again to kill)\n");
-    controller.abort();
-    process.off("SIGINT", onSigint);
-  };
-  process.on("SIGINT", onSigint);
-  try {
+  const domains = domainsFlag(args.flags.domains, "math,code");
+  const k = intFlag(args.flags.k, "k");
+  return withInterrupt(io, async (signal) => {
     const r = await runPipeline({
       preset,
       domains,
-      publicSteps: nonNegInt(args.flags["public-steps"], "public-steps") ?? d.public,
-      ownerSteps: nonNegInt(args.flags["owner-steps"], "owner-steps") ?? d.owner,
-      routerSteps: nonNegInt(args.flags["router-steps"], "router-steps") ?? d.router,
+      publicSteps: intFlag(args.flags["public-steps"], "public-steps") ?? d.public,
+      ownerSteps: intFlag(args.flags["owner-steps"], "owner-steps") ?? d.owner,
+      routerSteps: intFlag(args.flags["router-steps"], "router-steps") ?? d.router,
       k: k === 0 ? undefined : k,
       seed: (args.flags.seed as number | undefined) ?? 0,
       out: (args.flags.out as string | undefined) ?? `runs/pipeline-${preset}`,
-      evalWindows: nonNegInt(args.flags["eval-windows"], "eval-windows") ?? d.evalWindows,
+      evalWindows: intFlag(args.flags["eval-windows"], "eval-windows") ?? d.evalWindows,
       log: (line) => io.stdout(line + "\n"),
-      signal: controller.signal,
+      signal,
     });
-    io.stdout(`\nwrote ${r.out}/results.json and ${r.out}/summary.md (checkpoints: public/, owners/*, merged/${r.stages["router tuning"] !== undefined ? ", merged-rt/" : ""}) in ${r.seconds.toFixed(1)} s\n`);
+    io.stdout(`\nwrote ${r.out}/results.json and ${r.out}/summary.md (checkpoints: public/, owners/*, merged/${Object.keys(r.stages).some((k) => k.startsWith("router tuning")) ? ", merged-rt/" : ""}) in ${r.seconds.toFixed(1)} s\n`);
     return 0;
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+  });
 }
 
 export const command: Command = {

@@ -17,13 +17,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { disposeParams } from "../../model/model";
-import { Rng } from "../../model/rng";
 import { trainDomainClassifier, type DomainClassifier } from "../../data/classifier";
 import type { DataCard, OptOutGuarantee, Provenance } from "../cards";
 import { OPT_OUT_NOTE } from "../cards";
 import type { DataContext } from "../context";
 import type { Lab } from "../lab";
-import { FlexModel, sampleToken, type GenerateOptions } from "../model";
+import { FlexModel, resolveGenerateOptions, sampleToken, type GenerateOptions } from "../model";
 import { AttributionResult, EvalResult, GenerateResult, ManifestResult } from "../results";
 import {
   checkSameArchitecture,
@@ -419,14 +418,7 @@ export class Btm extends Ensemble {
   /** Sample with the ensemble: at each step the weights come from the prompt and the text generated so far. */
   async generate(prompt: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const ctx = await this.ctx();
-    const maxTokens = opts.maxTokens ?? 64;
-    const temperature = opts.temperature ?? 1;
-    const topK = opts.topK ?? 0;
-    const topP = opts.topP ?? 1;
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`generate: maxTokens must be a non-negative integer (got ${maxTokens}).`);
-    if (!(temperature >= 0)) throw new Error(`generate: temperature must be ≥ 0 (got ${temperature}).`);
-    if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1] (got ${topP}).`);
-    const rng = new Rng(opts.seed ?? 0);
+    const { maxTokens, temperature, topK, topP, rng } = resolveGenerateOptions(opts);
     const ids = promptIds(ctx, prompt);
     const promptLen = ids.length;
     const maxLen = Math.min(...this.members.map((m) => m.config.maxSeqLen));
