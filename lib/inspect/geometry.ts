@@ -1,0 +1,133 @@
+/**
+ * Router-row geometry: how the router rows r_pub, r_1, … r_n sit relative to each other, per layer.
+ *
+ * A token goes to expert j when r_j·h (+ b_j) beats the other rows. If two rows point the same way,
+ * the router cannot tell their experts apart and one of them is starved. mergekit checks this before
+ * building an MoE (`warn_degenerate_gates`): the condition number of the unit-normalised gate matrix,
+ * warning above 5. The FlexOlmo paper's random-init ablation is exactly this failure: without domain
+ * embeddings, the learned rows end up very similar and merging suffers (spec §2.2).
+ */
+import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
+import { formatNumber } from "../display/plotly";
+import { tableText } from "../display/views";
+import type { FlexModel } from "../flex/model";
+import { conditionNumber, cosineMatrix, DEGENERATE_CONDITION, normaliseRows } from "./aggregate";
+import { geometryChart } from "./charts";
+import { pickLayers } from "./collect";
+import { figureHtml, note, tableBlock } from "./html";
+import type { LayerSpec } from "./routing";
+
+export interface LayerGeometry {
+  layer: number;
+  /** [E'][E'] cosine between the rows of the experts in the view. */
+  cosine: (number | null)[][];
+  /** ‖r_j‖ per expert in the view. */
+  norms: number[];
+  /** Condition number of the unit-normalised rows (mergekit's check). */
+  condition: number;
+  /** Condition number of the raw rows (norm differences count too). */
+  rawCondition: number;
+  /** b_j = min(β_j, 0) per expert in the view (public: 0). */
+  bias: number[];
+  /** Largest cosine between two different rows, and which. */
+  maxCosine: { value: number; pair: [string, string] } | null;
+}
+
+export class RouterGeometry {
+  readonly model: string;
+  /** Experts in the view, in router-row order. */
+  readonly experts: string[];
+  readonly layers: LayerGeometry[];
+  readonly threshold: number;
+
+  constructor(init: { model: string; experts: string[]; layers: LayerGeometry[]; threshold: number }) {
+    this.model = init.model;
+    this.experts = init.experts;
+    this.layers = init.layers;
+    this.threshold = init.threshold;
+  }
+
+  /** Layers whose normalised condition number exceeds the threshold. */
+  get degenerate(): number[] {
+    return this.layers.filter((l) => l.condition > this.threshold).map((l) => l.layer);
+  }
+
+  /** mergekit-style warning text, or "" when every layer is fine. */
+  get warning(): string {
+    const d = this.degenerate;
+    if (d.length === 0) return "";
+    const worst = this.layers.filter((l) => d.includes(l.layer)).sort((a, b) => b.condition - a.condition)[0];
+    const pair = worst.maxCosine ? ` (e.g. layer ${worst.layer}: ${worst.maxCosine.pair.join(" and ")}, cos ${worst.maxCosine.value.toFixed(3)})` : "";
+    const which = d.length === this.layers.length ? "ALL layers have" : `layer${d.length > 1 ? "s" : ""} ${d.join(", ")} ${d.length > 1 ? "have" : "has"}`;
+    return `${which} degenerate router rows (condition number > ${this.threshold})${pair}: some experts' rows point almost the same way, so one of them will be under-used.`;
+  }
+
+  chart() {
+    return geometryChart({ experts: this.experts, layers: this.layers.map((l) => l.layer), cosine: this.layers.map((l) => l.cosine) });
+  }
+
+  private rows(): (string | number)[][] {
+    return this.layers.map((l) => [l.layer, l.condition, l.rawCondition, l.maxCosine ? l.maxCosine.value : NaN, l.maxCosine ? l.maxCosine.pair.join("–") : "–", l.norms.map((n) => formatNumber(n, 3)).join(" / "), l.bias.map((b) => formatNumber(b, 3)).join(" / ")]);
+  }
+
+  private columns(): string[] {
+    return ["layer", "cond (unit rows)", "cond (raw)", "max cos", "pair", `‖r‖ (${this.experts.join(" / ")})`, "bias b"];
+  }
+
+  toString(): string {
+    const t = tableText({ columns: this.columns(), rows: this.rows(), digits: 3 });
+    return `router geometry of ${this.model}\n${t}${this.warning ? `\nWARNING: ${this.warning}` : `\nno degenerate layer (every condition number ≤ ${this.threshold})`}`;
+  }
+
+  toJSON(): object {
+    return { model: this.model, experts: this.experts, threshold: this.threshold, layers: this.layers, degenerate: this.degenerate };
+  }
+
+  [DISPLAY](): MimeBundle {
+    const fig = this.chart();
+    return bundleOf({
+      text: this.toString(),
+      figure: fig,
+      html: () =>
+        (this.warning ? note(`⚠ ${this.warning}`, "warn") : note(`No degenerate layer: every condition number of the unit-normalised router rows is ≤ ${this.threshold} (mergekit's threshold).`)) +
+        figureHtml(fig) +
+        tableBlock(this.columns(), this.rows(), 3),
+    });
+  }
+}
+
+/**
+ * Cosines, norms, condition numbers and biases of the router rows of the experts in the view, per
+ * layer (default: all). `threshold` defaults to mergekit's 5.
+ */
+export async function routerGeometry(model: FlexModel, opts: { layers?: LayerSpec; threshold?: number } = {}): Promise<RouterGeometry> {
+  const layers = pickLayers(model.config.nLayers, opts.layers ?? "all");
+  const inc = model.allExperts.map((_, i) => i).filter((i) => model.view.include[i]);
+  const names = inc.map((i) => model.allExperts[i]);
+  const threshold = opts.threshold ?? DEGENERATE_CONDITION;
+  const out: LayerGeometry[] = [];
+  for (const l of layers) {
+    const p = model.params.layers[l];
+    const all = (await p.router.array()) as number[][]; // [E, C]
+    const biasAll = (await p.expertBias.array()) as number[]; // [E]
+    const rows = inc.map((i) => all[i]);
+    const cosine = cosineMatrix(rows);
+    let maxCosine: LayerGeometry["maxCosine"] = null;
+    for (let i = 0; i < rows.length; i++) {
+      for (let j = i + 1; j < rows.length; j++) {
+        const c = cosine[i][j];
+        if (c !== null && (maxCosine === null || c > maxCosine.value)) maxCosine = { value: c, pair: [names[i], names[j]] };
+      }
+    }
+    out.push({
+      layer: l,
+      cosine,
+      norms: rows.map((r) => Math.sqrt(r.reduce((s, x) => s + x * x, 0))),
+      condition: rows.length > 1 ? conditionNumber(normaliseRows(rows)) : 1,
+      rawCondition: rows.length > 1 ? conditionNumber(rows) : 1,
+      bias: inc.map((i) => (i === 0 ? 0 : Math.min(biasAll[i], 0))),
+      maxCosine,
+    });
+  }
+  return new RouterGeometry({ model: model.label, experts: names, layers: out, threshold });
+}

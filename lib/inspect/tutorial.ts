@@ -1,0 +1,230 @@
+/**
+ * What the tutorial notebooks share: one recipe per preset, and a run folder so that the public
+ * model and the owners trained in notebooks 03 and 04 are reused by notebooks 05–09 instead of
+ * being retrained in every notebook.
+ *
+ *   const t = await tutorial.setup();            // lab + preset (FLEXOLMO_PRESET) + recipe, printed
+ *   const pub = await t.publicModel();           // runs/<preset>-seed0/public-…: load, or train + save
+ *   const owners = await t.owners(pub);          // the same for each owner in the recipe
+ *
+ * Reuse is exact: a checkpoint holds the weights bit for bit, and training is deterministic for a
+ * seed, so a notebook that finds no saved run trains the very same model (it just takes longer).
+ * The folder name carries every setting that changes the weights; change the recipe and a new
+ * folder is trained. Delete `runs/` to retrain everything.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
+import { tableText } from "../display/views";
+import { flex } from "../flex";
+import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
+import type { EmbedderName } from "../flex/embed";
+import { MODEL_PRESETS, type PresetName } from "../model/config";
+import type { TrainConfig } from "../train/config";
+import { liveTraining } from "./live";
+import { note, tableBlock } from "./html";
+
+export interface TutorialRecipe {
+  /** Steps of the public model (notebook 03). */
+  publicSteps: number;
+  /** Steps of each owner expert (notebook 04). */
+  ownerSteps: number;
+  /** The owners the tutorials train and merge (the paper's Table 1 uses public, math, educational, code). */
+  owners: string[];
+  /** Documents averaged into each domain embedding (the paper: 1 000). */
+  docs: number;
+  /** Active experts per token in the merged model (the paper: half of them, 4 of 8). */
+  k: number;
+  /** Initial β of every owner's expert bias b = min(β, 0) (the paper gives no value). */
+  ownerBias: number;
+  /** Evaluation windows per domain for perplexities (evaluate's maxWindows). */
+  evalWindows: number;
+  /** Overrides of the preset's training config, so the LR schedule fits these short runs. */
+  train: Partial<TrainConfig>;
+}
+
+/** One recipe per preset. Each value says why. */
+export const TUTORIAL_RECIPES: Record<PresetName, TutorialRecipe> = {
+  // CI: every notebook runs in seconds; the numbers mean nothing, the code paths are all exercised.
+  tiny: { publicSteps: 30, ownerSteps: 15, owners: ["math", "code", "news"], docs: 50, k: 2, ownerBias: -2, evalWindows: 4, train: { batchSize: 4, steps: 60, warmupSteps: 3 } },
+  // A 2-core laptop (wasm, ~1 300 tokens/s): ~4 min for the public model, ~1 min per owner.
+  //  - batch 8 instead of the preset's 16: more updates per token, which early in training matters more
+  //    than a larger batch (not a controlled comparison: 300 × 8 sequences reached public test
+  //    perplexity 196, 100 × 16 reached 316);
+  //  - the schedule spans 600 steps and the public model stops at 300, mid-schedule, as the paper's
+  //    public model stops at 1 T tokens of a 5 T schedule; owners restart a fresh warmup from it;
+  //  - β₀ = −2: with −1 the owners' rows still won most public tokens (public perplexity −31 % at k = 2,
+  //    vs −19 % with −2; math +4.5 % vs +11.9 %; measured with 60-step math and code owners).
+  cpu: { publicSteps: 300, ownerSteps: 60, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 16, train: { batchSize: 8, steps: 600, warmupSteps: 20 } },
+  // One GPU: the 30 M-parameter preset trained long enough to generate readable text. Untested here
+  // (no GPU on the machine these recipes were tuned on); β₀ follows the cpu recipe.
+  gpu: { publicSteps: 2000, ownerSteps: 600, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 32, train: { steps: 4000, warmupSteps: 200 } },
+};
+
+/** The preset the notebooks use: $FLEXOLMO_PRESET, else "gpu" on a GPU backend, else "cpu". */
+export function tutorialPreset(gpu: boolean, env: NodeJS.ProcessEnv = process.env): PresetName {
+  const p = env.FLEXOLMO_PRESET;
+  if (p === undefined || p === "") return gpu ? "gpu" : "cpu";
+  if (!(p in MODEL_PRESETS)) throw new Error(`FLEXOLMO_PRESET="${p}" is not a preset; use one of ${Object.keys(MODEL_PRESETS).join(", ")}.`);
+  return p as PresetName;
+}
+
+export interface SetupOptions {
+  seed?: number;
+  /** Run folder (default $FLEXOLMO_RUNS, else ./runs next to the notebook). */
+  runs?: string;
+  /** Force a preset (default: tutorialPreset()). */
+  preset?: PresetName;
+}
+
+export interface OwnerRecipe {
+  /** Router-row init (default "external", the paper's domain embeddings). */
+  init?: EmbedderName;
+  /** β init, or false for the no-bias ablation (default: the recipe's ownerBias). */
+  bias?: number | false;
+  steps?: number;
+  /** Show a live training view while training (default true). */
+  live?: boolean;
+}
+
+export class Tutorial {
+  constructor(
+    readonly lab: Lab,
+    readonly preset: PresetName,
+    readonly recipe: TutorialRecipe,
+    readonly runs: string,
+    readonly presetSource: string,
+  ) {}
+
+  /** Folder of this preset and seed. */
+  get dir(): string {
+    return path.join(this.runs, `${this.preset}-seed${this.lab.seed}`);
+  }
+
+  publicDir(steps = this.recipe.publicSteps): string {
+    return path.join(this.dir, `public-${steps}steps`);
+  }
+
+  /** `publicTrunk`: the public model's trunk fingerprint (owners of another public model get another folder). */
+  ownerDir(domain: string, publicTrunk: string, o: OwnerRecipe = {}): string {
+    const init = o.init ?? "external", bias = o.bias === undefined ? this.recipe.ownerBias : o.bias, steps = o.steps ?? this.recipe.ownerSteps;
+    return path.join(this.dir, `owner-${domain}-${steps}steps-${init}-bias${bias === false ? "off" : bias}-docs${this.recipe.docs}-pub${publicTrunk.slice(0, 12)}`);
+  }
+
+  /** The public model of the recipe: loaded from the run folder, or trained (with a live view) and saved. */
+  async publicModel(opts: { steps?: number; live?: boolean } = {}): Promise<PublicModel> {
+    const steps = opts.steps ?? this.recipe.publicSteps;
+    const dir = this.publicDir(steps);
+    if (fs.existsSync(path.join(dir, "config.json"))) {
+      const pub = await this.lab.loadPublicModel(dir);
+      await pub.train({ steps: 0 }); // restores the trainer state: step count and data card are right
+      if (pub.step !== steps) throw new Error(`${dir} holds a public model at step ${pub.step}, not ${steps}; delete the folder to retrain.`);
+      console.log(`public model: loaded ${steps} trained steps from ${shortPath(dir)}`);
+      return pub;
+    }
+    const pub = this.lab.publicModel();
+    const view = opts.live === false ? undefined : liveTraining("public model", { totalSteps: steps });
+    const rec = await pub.train({ steps, onProgress: view?.onProgress });
+    view?.done(rec);
+    if (rec.aborted) throw new Error(`public model: training was interrupted at step ${rec.step} of ${steps}; nothing was saved. Run the cell again.`);
+    await this.save(pub, dir);
+    return pub;
+  }
+
+  /** One owner of the recipe: loaded from the run folder, or trained from `pub` and saved. */
+  async owner(domain: string, pub: PublicModel, o: OwnerRecipe = {}): Promise<OwnerExpert> {
+    const steps = o.steps ?? this.recipe.ownerSteps;
+    const dir = this.ownerDir(domain, pub.trunkFingerprint(), o);
+    const base = { from: pub, docs: this.recipe.docs, init: o.init, bias: o.bias === undefined ? this.recipe.ownerBias : o.bias };
+    if (fs.existsSync(path.join(dir, "config.json"))) {
+      const owner = this.lab.owner(domain, { ...base, resume: dir });
+      await owner.train({ steps: 0 });
+      if (owner.step !== steps) throw new Error(`${dir} holds owner "${domain}" at step ${owner.step}, not ${steps}; delete the folder to retrain.`);
+      console.log(`owner "${domain}": loaded ${steps} trained steps from ${shortPath(dir)}`);
+      return owner;
+    }
+    const owner = this.lab.owner(domain, base);
+    const view = o.live === false ? undefined : liveTraining(`${domain} owner`, { totalSteps: steps, experts: ["public", domain] });
+    const rec = await owner.train({ steps, onProgress: view?.onProgress });
+    view?.done(rec);
+    if (rec.aborted) throw new Error(`owner "${domain}": training was interrupted at step ${rec.step} of ${steps}; nothing was saved. Run the cell again.`);
+    await this.save(owner, dir);
+    return owner;
+  }
+
+  /** Every owner of the recipe, in order. */
+  async owners(pub: PublicModel, o: OwnerRecipe = {}): Promise<OwnerExpert[]> {
+    const out: OwnerExpert[] = [];
+    for (const d of this.recipe.owners) out.push(await this.owner(d, pub, o));
+    return out;
+  }
+
+  /** The recipe's merged FlexOlmo model (k from the recipe, bias kept as in the paper). */
+  async merged(pub: PublicModel, owners: readonly OwnerExpert[]) {
+    return flex.merge(pub, owners, { k: this.recipe.k });
+  }
+
+  /**
+   * Save a trained model into the run folder (notebooks 03 and 04 train explicitly, then call this
+   * so that later notebooks can reuse the result). Atomic: written to a temporary folder, then
+   * renamed, so an interrupted save never leaves a half-written run behind.
+   */
+  async save(model: PublicModel | OwnerExpert, dir?: string): Promise<string> {
+    const target = dir ?? ("domain" in model ? this.ownerDir(model.domain, model.publicTrunk, { init: model.init, bias: model.biasInit, steps: model.step }) : this.publicDir(model.step));
+    if (fs.existsSync(path.join(target, "config.json"))) return target; // already saved (same settings ⇒ same weights)
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await model.save(tmp);
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(tmp, target);
+    return target;
+  }
+
+  /** Evaluation options of the recipe (same windows everywhere, so numbers compare across notebooks). */
+  get evalOptions(): { maxWindows: number } {
+    return { maxWindows: this.recipe.evalWindows };
+  }
+
+  private rows(): (string | number)[][] {
+    const r = this.recipe;
+    return [
+      ["backend", this.lab.backend.summary],
+      ["preset", `${this.preset} (${this.presetSource})`],
+      ["model", `d=${this.lab.modelConfig.dModel}, ${this.lab.modelConfig.nLayers} layers, ${this.lab.modelConfig.nHeads} heads, FFN ${this.lab.modelConfig.dFf}, vocab ${this.lab.modelConfig.vocabSize}`],
+      ["training", `batch ${this.lab.trainConfig.batchSize} × ${this.lab.trainConfig.seqLen} tokens, lr ${this.lab.trainConfig.lr}, schedule ${this.lab.trainConfig.steps} steps (warmup ${this.lab.trainConfig.warmupSteps})`],
+      ["recipe", `public ${r.publicSteps} steps; owners ${r.owners.join(", ")} × ${r.ownerSteps} steps (β₀ = ${r.ownerBias}); k = ${r.k}; ${r.docs} docs per embedding`],
+      ["seed", this.lab.seed],
+      ["runs", shortPath(this.dir)],
+    ];
+  }
+
+  toString(): string {
+    return tableText({ columns: ["setting", "value"], rows: this.rows() });
+  }
+
+  [DISPLAY](): MimeBundle {
+    return bundleOf({
+      text: this.toString(),
+      html: () => tableBlock(["setting", "value"], this.rows()) + note(`Set FLEXOLMO_PRESET=tiny|cpu|gpu before starting the kernel to change the preset. Trained models are kept in ${shortPath(this.dir)} and reused by later notebooks.`),
+    });
+  }
+}
+
+/** A path relative to the working directory when it lies inside it, else absolute. */
+function shortPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** Build the lab for a tutorial notebook: preset from the environment, the recipe's training settings. */
+export async function setup(opts: SetupOptions = {}): Promise<Tutorial> {
+  const { initBackend } = await import("../backend");
+  const backend = await initBackend();
+  const preset = opts.preset ?? tutorialPreset(backend.gpu);
+  const source = opts.preset ? "set in the notebook" : process.env.FLEXOLMO_PRESET ? "from FLEXOLMO_PRESET" : `default on a ${backend.gpu ? "GPU" : "CPU"} backend`;
+  const recipe = TUTORIAL_RECIPES[preset];
+  const lab = await flex.lab({ preset, seed: opts.seed ?? 0, train: recipe.train });
+  const runs = path.resolve(opts.runs ?? process.env.FLEXOLMO_RUNS ?? "runs");
+  return new Tutorial(lab, preset, recipe, runs, source);
+}
