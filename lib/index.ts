@@ -1,7 +1,7 @@
 /**
  * flexolmo-lab: learn, teach and explore FlexOlmo in TypeScript.
  *
- *   import { flex } from "flexolmo-lab";
+ *   import { flex, inspect } from "flexolmo-lab";
  *
  * `flex` is the fluent pipeline (lib/flex). The layers under it are exported for people who want
  * to take the model apart: the backend choice, the model math, training, data and checkpoints.
@@ -24,4 +24,6 @@ export { trainDomainClassifier } from "./data/classifier";
 export { TokenBatcher, tokenStreams, evalBatches } from "./data/batcher";
 export { saveCheckpoint, loadCheckpoint, readCheckpointInfo } from "./io/checkpoint";
 export * as display from "./display";
+/** Router inspection, live training views, view comparison, tutorials (lib/inspect). */
+export * as inspect from "./inspect";
 export { show, LiveDisplay, kernelAbortSignal } from "./display";

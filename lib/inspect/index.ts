@@ -2,7 +2,7 @@
  * Inspecting FlexOlmo models in a notebook: live training views, router inspection, live masking,
  * and the helpers the tutorials share.
  *
- *   import * as inspect from "flexolmo-lab/dist/lib/inspect";
+ *   import { inspect } from "flexolmo-lab";
  *   const view = inspect.liveTraining("math owner", { totalSteps: 100 });
  *   const rec = await math.train({ steps: 100, onProgress: view.onProgress }); view.done(rec);
  *   await inspect.routeTokens(model, "Solve 3x + 2 = 11.");

@@ -8,8 +8,8 @@
  * The output shows a progress bar with an ETA, the loss curve (plus per-domain evaluation losses if
  * you add them with `view.evaluation(step, result)`), the learning rate and tokens/s, and how the
  * router splits tokens between experts as training goes (router saturation, watched live). It is
- * refreshed at most 4 times a second (lib/display LiveDisplay), and its last state stays in the
- * saved notebook.
+ * refreshed at most once a second (lib/display LiveDisplay), and its last state stays in the saved
+ * notebook.
  *
  * The output is HTML (inline SVG charts + a progress bar) and text/plain, without a plotly payload:
  * a front end with a plotly renderer would show only one chart and drop the progress bar. The
@@ -25,12 +25,15 @@ import type { StepProgress } from "../train/trainer";
 import { layerColor, trainingLossChart, trainingRoutingChart } from "./charts";
 import { figureHtml, note, sideBySide } from "./html";
 
+/** Points per line in the live charts (a 2 000-step run is drawn from every 10th step). */
+const MAX_POINTS = 200;
+
 export interface LiveTrainingOptions {
   /** Steps this training call will run (for the progress bar and the ETA). */
   totalSteps: number;
   /** Expert names in router-row order (default: "public", "expert 1", …). */
   experts?: readonly string[];
-  /** Refresh settings and test hooks (lib/display LiveDisplay); default ≤ 4 Hz in a kernel. */
+  /** Refresh settings and test hooks (lib/display LiveDisplay); default ≤ 1 refresh per second in a kernel. */
   display?: LiveDisplayOptions;
 }
 
@@ -65,7 +68,10 @@ export class LiveTraining {
     }
     this.experts = opts.experts;
     this.state = { title, totalSteps: opts.totalSteps, steps: [], loss: [], lr: [], tokensPerSec: [], tokens: [], seconds: [], share: [], meanProb: [], evals: [], finished: null };
-    this.live = new LiveDisplay(opts.display);
+    // 1 refresh per second (LiveDisplay's default is 4): a training cell runs for minutes, and every
+    // refresh sends the whole view (~10 kB) through the kernel; fewer, smaller messages keep the
+    // notebook's message stream light (tslab 1.0.22's iopub socket does not queue its sends).
+    this.live = new LiveDisplay({ minIntervalMs: 1000, ...opts.display });
   }
 
   /** Pass this as `onProgress` to `train()`. Cheap: the display is rebuilt only when it refreshes. */
@@ -201,9 +207,14 @@ export class LiveTraining {
 
   charts() {
     const s = this.state;
-    const loss = trainingLossChart({ title: `${s.title}: loss`, steps: s.steps, loss: s.loss, evals: s.evals });
+    // At most ~MAX_POINTS points per line: a long run still draws its shape, and the output stays small.
+    const every = Math.max(1, Math.ceil(s.steps.length / MAX_POINTS));
+    const keep = <T>(xs: readonly T[]) => xs.filter((_, i) => i % every === 0 || i === xs.length - 1);
+    const loss = trainingLossChart({ title: `${s.title}: loss`, steps: keep(s.steps), loss: keep(s.loss), evals: s.evals });
     const rs = this.routingSeries();
-    const routing = rs ? trainingRoutingChart({ title: `${s.title}: routing`, steps: s.steps, series: rs.series, yTitle: rs.yTitle, ref: rs.ref }) : null;
+    const routing = rs
+      ? trainingRoutingChart({ title: `${s.title}: routing`, steps: keep(s.steps), series: rs.series.map((x) => ({ ...x, values: keep(x.values) })), yTitle: rs.yTitle, ref: rs.ref })
+      : null;
     return { loss, routing };
   }
 

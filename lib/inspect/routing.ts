@@ -384,8 +384,9 @@ export class TokenRouting {
   private title(li: number, t: number): string {
     const p = this.probs[li][t];
     const ranked = p.map((v, j) => ({ v, j })).filter(({ j }) => this.include[j]).sort((a, b) => b.v - a.v || a.j - b.j);
-    const chosen = this.topk[li][t].map((j) => this.experts[j]).join(", ");
-    return `L${this.layers[li]} ${JSON.stringify(this.tokens[t])}: ${ranked.map(({ v, j }) => `${this.experts[j]} ${v.toFixed(2)}`).join(" · ")} | top-${this.k}: ${chosen} | ‖h‖ ${this.hNorm[li][t].toFixed(1)}`;
+    const chosen = this.topk[li][t].map((j) => this.experts[j]).join("+");
+    // Compact on purpose: one title per token and layer adds up (notebook outputs stay small).
+    return `L${this.layers[li]}: ${ranked.map(({ v, j }) => `${this.experts[j]} ${v.toFixed(2)}`).join(", ")}; top-${this.k} ${chosen}; ‖h‖ ${this.hNorm[li][t].toFixed(0)}`;
   }
 
   views() {
@@ -421,18 +422,21 @@ export class TokenRouting {
       text: this.toString(),
       html: () =>
         this.views().map((v) => tokenColorsHtml(v)).join("") +
-        note("Hover a token for its router probabilities in that layer, the experts it was sent to, and ‖h‖ (the router reads the raw residual stream, so logits grow with ‖h‖)."),
+        note("Hover a token for its router probabilities in that layer, the experts it was sent to, and ‖h‖ (the router reads the raw residual stream, so logits grow with ‖h‖). Other layers: routeTokens(model, text, { layers: \"all\" })."),
     });
   }
 }
 
-/** Tokenise `text`, route it, and colour each token by its top-1 expert in each layer (default: all). */
+/**
+ * Tokenise `text`, route it, and colour each token by its top-1 expert in each layer (default: the
+ * first, middle and last layer, as the paper's Fig. 2; `layers: "all"` for every layer).
+ */
 export async function routeTokens(model: FlexModel, text: string, opts: { layers?: LayerSpec } = {}): Promise<TokenRouting> {
   const ctx = await dataOf(model);
   const ids = ctx.tokenizer.encode(text);
   if (ids.length === 0) throw new Error("routeTokens: the text is empty after tokenisation; pass some text.");
   if (ids.length > model.config.maxSeqLen) throw new Error(`routeTokens: the text has ${ids.length} tokens but the model's context is ${model.config.maxSeqLen}; pass a shorter text.`);
-  const layers = pickLayers(model.config.nLayers, opts.layers ?? "all");
+  const layers = pickLayers(model.config.nLayers, opts.layers ?? "first-middle-last");
   const tel = telemetryOf(model, ids);
   const { n, e, k } = tel;
   return new TokenRouting({

@@ -38,16 +38,16 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("routeTokens: per layer, the top-k equals a direct telemetry pass; opted-out experts never appear", async () => {
   const text = "Solve 3x + 2 = 11.";
-  const r = await inspect.routeTokens(model, text);
-  const ids = (await inspect.routeTokens(model, text)).ids;
-  const tel = inspect.telemetryOf(model, ids);
+  const r = await inspect.routeTokens(model, text, { layers: "all" });
+  const tel = inspect.telemetryOf(model, r.ids);
   for (const l of r.layers) assert.deepEqual(r.topk[l].flat(), Array.from(tel.layers[l].topkIdx));
+  assert.deepEqual((await inspect.routeTokens(model, text)).layers, [0, 1]); // default: first, middle, last (2 layers: 0 and 1)
   const masked = await inspect.routeTokens(model.without("math"), text);
   for (const l of masked.layers) assert.ok(!masked.top1(l).includes("math"));
   for (const l of masked.layers) for (const p of masked.probs[l]) assert.equal(p[1], 0);
   const b = masked[DISPLAY]();
   assert.deepEqual(Object.keys(b).sort(), ["text/html", "text/plain"]);
-  assert.match(String(b["text/html"]), /title="L0 /);
+  assert.match(String(b["text/html"]), /title="L0: /);
   await assert.rejects(() => inspect.routeTokens(model, ""), /empty after tokenisation/);
 });
 
