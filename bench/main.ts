@@ -6,10 +6,13 @@
  *   FLEXOLMO_BACKEND=cpu node dist/bench/main.js --quick --out /tmp/bench.json
  *
  * Reports, for a dense, a 2-expert (top-2) and an 8-expert (top-4) model at the `cpu` preset:
- * tokens/s (forward and training), model FLOPs/s and their fraction of the backend's own matMul
- * speed, peak live tensors and bytes during a step, RSS, and a per-kernel step-time breakdown.
- * Also the backend's matMul GFLOP/s at 512³ and at the shapes the model uses.
+ * tokens/s (forward and training), model FLOPs/s and their fraction of the machine's dense-matmul
+ * peak (measured in the same run: bench/sweep.ts matMulPeak), peak live tensors and bytes during a
+ * step, RSS, and a per-kernel step-time breakdown — with the native matMul ("after") and without it
+ * ("before", a child process). Then cost against E and k (sparse dispatch), and live tensors and RSS
+ * over a 1 000-step run. Also the backend's matMul GFLOP/s at the shapes the model uses.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -18,10 +21,11 @@ import { MODEL_PRESETS, ModelConfig } from "../lib/model/config";
 import { flopsPerToken } from "../lib/model/flops";
 import { disposeParams, forwardHidden, initParams, paramCount } from "../lib/model/model";
 import { Rng } from "../lib/model/rng";
-import { installOps, OP_FIXES } from "../lib/ops";
+import { installOps, nativeMatMul, OP_FIXES } from "../lib/ops";
 import { randomWindows } from "../lib/train/batches";
 import { TRAIN_PRESETS } from "../lib/train/config";
 import { Trainer } from "../lib/train/trainer";
+import { expertNames, matMulPeak, memoryRun, sweep, type MemoryResult, type PeakResult, type SweepRow } from "./sweep";
 
 interface Args {
   quick: boolean;
@@ -30,10 +34,18 @@ interface Args {
   ablate: boolean;
   /** Internal: run one ablation measurement for this model and print it as JSON. */
   ablateChild?: string;
+  /** Internal: run the three model benchmarks and print them as JSON (the "before" column). */
+  modelsChild: boolean;
+  /** Steps of the memory run (default 1 000; --quick 200). */
+  memorySteps?: number;
+  /** Skip the "before" child (no native matMul comparison), the E/k sweep or the memory run. */
+  noBefore: boolean;
+  noSweep: boolean;
+  noMemory: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, ablate: false };
+  const a: Args = { quick: false, ablate: false, modelsChild: false, noBefore: false, noSweep: false, noMemory: false };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     if (s === "--quick") a.quick = true;
@@ -42,10 +54,18 @@ function parseArgs(argv: string[]): Args {
       if (!a.out) throw new Error("--out needs a file path");
     } else if (s === "--ablate") a.ablate = true;
     else if (s === "--ablate-child") a.ablateChild = argv[++i];
+    else if (s === "--models-child") a.modelsChild = true;
+    else if (s === "--no-before") a.noBefore = true;
+    else if (s === "--no-sweep") a.noSweep = true;
+    else if (s === "--no-memory") a.noMemory = true;
+    else if (s === "--memory-steps") {
+      a.memorySteps = Number(argv[++i]);
+      if (!Number.isInteger(a.memorySteps) || a.memorySteps < 10) throw new Error("--memory-steps needs an integer ≥ 10");
+    }
     else if (s === "--help" || s === "-h") {
-      console.log("usage: node dist/bench/main.js [--quick] [--ablate] [--out results.json]   (FLEXOLMO_BACKEND=wasm|cpu|tfjs-node selects the backend)");
+      console.log("usage: node dist/bench/main.js [--quick] [--ablate] [--no-before] [--no-sweep] [--no-memory] [--memory-steps N] [--out results.json]   (FLEXOLMO_BACKEND=wasm|cpu|tfjs-node selects the backend)");
       process.exit(0);
-    } else throw new Error(`Unknown argument "${s}". Use --quick, --ablate and/or --out PATH.`);
+    } else throw new Error(`Unknown argument "${s}". Use --quick, --ablate, --no-before, --no-sweep, --no-memory, --memory-steps N and/or --out PATH.`);
   }
   return a;
 }
@@ -119,8 +139,7 @@ interface ModelResult {
 }
 
 async function modelBench(name: string, experts: number, topK: number, a: Args, slow: boolean): Promise<ModelResult> {
-  const names = ["public", "math", "code", "news", "creative", "academic", "reddit", "edu"].slice(0, experts);
-  const cfg: ModelConfig = { ...MODEL_PRESETS.cpu, experts: names, topK };
+  const cfg: ModelConfig = { ...MODEL_PRESETS.cpu, experts: expertNames(experts), topK };
   const tc = { ...TRAIN_PRESETS.cpu, batchSize: a.quick ? 4 : TRAIN_PRESETS.cpu.batchSize };
   const B = tc.batchSize, T = tc.seqLen, N = B * T;
   const p = initParams(cfg, 0);
@@ -205,8 +224,7 @@ async function ablateChild(model: string, quick: boolean): Promise<void> {
   if (!m) throw new Error(`--ablate-child: unknown model "${model}"`);
   await initBackend();
   const ops = installOps();
-  const names = ["public", "math", "code", "news", "creative", "academic", "reddit", "edu"].slice(0, m.experts);
-  const cfg: ModelConfig = { ...MODEL_PRESETS.cpu, experts: names, topK: m.topK };
+  const cfg: ModelConfig = { ...MODEL_PRESETS.cpu, experts: expertNames(m.experts), topK: m.topK };
   const tc = { ...TRAIN_PRESETS.cpu, batchSize: quick ? 4 : TRAIN_PRESETS.cpu.batchSize };
   const p = initParams(cfg, 0);
   const rng = new Rng(7);
@@ -236,8 +254,6 @@ interface AblationRow {
 
 /** Parent: one child process per configuration (registrations are global, so each needs a fresh process). */
 function ablate(quick: boolean): AblationRow[] {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
   const rows: AblationRow[] = [];
   const everything = OP_FIXES.filter((f) => f !== "segmentSum"); // wasm cannot train without segmentSum
   const configs: Array<{ label: string; skip: string[] }> = [
@@ -277,44 +293,122 @@ function ablate(quick: boolean): AblationRow[] {
 
 const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
-async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
-  if (a.ablateChild) return ablateChild(a.ablateChild, a.quick);
-  const t0 = performance.now();
-  const backend = await initBackend();
-  const ops = installOps();
-  console.log(`FlexOlmo Lab benchmark — backend: ${backend.summary}${a.quick ? " (quick)" : ""}`);
-  const N = (a.quick ? 4 : TRAIN_PRESETS.cpu.batchSize) * TRAIN_PRESETS.cpu.seqLen;
-
-  const mm = matMulBench(a.quick, N);
-  console.log("\nmatMul speed of this backend:");
-  for (const m of mm) console.log(`  ${m.name.padEnd(28)} ${m.shape.padEnd(26)} ${fmt(m.gflops, 1).padStart(7)} GFLOP/s`);
-  const ref = mm[0].gflops;
-  // The cpu backend needs tens of seconds per training step at this size: one repetition only.
-  const slow = ref < 3;
-
+/** The three reference models, in order. */
+async function modelsBench(a: Args, slow: boolean, log: (s: string) => void): Promise<ModelResult[]> {
   const models: ModelResult[] = [];
   for (const [name, e, k] of [
     ["dense", 1, 1],
     ["2-expert top-2", 2, 2],
     ["8-expert top-4", 8, 4],
   ] as const) {
-    process.stdout.write(`\nbenchmarking ${name} …`);
+    log(`\nbenchmarking ${name} …`);
     models.push(await modelBench(name, e, k, a, slow));
-    process.stdout.write(" done");
+    log(" done");
   }
+  return models;
+}
 
-  console.log(`\n\nThroughput at the cpu preset (d=128, 4 layers, T=${TRAIN_PRESETS.cpu.seqLen}, batch ${models[0].batchSize}):`);
-  console.log("  model            params (active)   fwd tok/s   train tok/s   ms/step   train GFLOP/s   % of 512³ matMul   peak tensors   peak MB   RSS MB");
+/**
+ * "Before": the same three models in a child process with the native matMul left out (the XNNPACK
+ * kernel on one thread, as before issue 10), run right after the main measurement so that both
+ * columns see the same machine load. Registrations are global, hence a fresh process.
+ */
+function beforeChild(a: Args): { models?: ModelResult[]; error?: string } {
+  const r = spawnSync(process.execPath, [__filename, "--models-child", ...(a.quick ? ["--quick"] : [])], {
+    env: { ...process.env, FLEXOLMO_OPS_SKIP: [process.env.FLEXOLMO_OPS_SKIP, "nativeMatMul"].filter(Boolean).join(",") },
+    encoding: "utf8",
+    timeout: 1_200_000,
+  });
+  const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("MODELS "));
+  return line ? { models: JSON.parse(line.slice(7)) as ModelResult[] } : { error: (r.stderr || r.error?.message || "no output").trim().split("\n").pop() };
+}
+
+function printModels(title: string, models: ModelResult[], peak: number): void {
+  console.log(`\n${title}`);
+  console.log("  model            params (active)   fwd tok/s   train tok/s   ms/step   train GFLOP/s   % of peak   peak tensors   peak MB   RSS MB");
   for (const m of models) {
     console.log(
-      `  ${m.name.padEnd(16)} ${`${fmt(m.params.total / 1e6, 2)}M (${fmt(m.params.active / 1e6, 2)}M)`.padEnd(17)} ${fmt(m.forward.tokensPerSec).padStart(9)}   ${fmt(m.train.tokensPerSec).padStart(11)}   ${fmt(m.train.msPerStep).padStart(7)}   ${fmt(m.train.gflops, 1).padStart(13)}   ${fmt((100 * m.train.gflops) / ref, 0).padStart(15)}%   ${String(m.peakTensors).padStart(12)}   ${fmt(m.peakTensorMB).padStart(7)}   ${fmt(m.rssMB).padStart(6)}`,
+      `  ${m.name.padEnd(16)} ${`${fmt(m.params.total / 1e6, 2)}M (${fmt(m.params.active / 1e6, 2)}M)`.padEnd(17)} ${fmt(m.forward.tokensPerSec).padStart(9)}   ${fmt(m.train.tokensPerSec).padStart(11)}   ${fmt(m.train.msPerStep).padStart(7)}   ${fmt(m.train.gflops, 1).padStart(13)}   ${fmt((100 * m.train.gflops) / peak, 1).padStart(8)}%   ${String(m.peakTensors).padStart(12)}   ${fmt(m.peakTensorMB).padStart(7)}   ${fmt(m.rssMB).padStart(6)}`,
     );
   }
+}
+
+function printBreakdowns(label: string, models: ModelResult[]): void {
   for (const m of models) {
-    console.log(`\nWhere a training step goes (${m.name}; one profiled step):`);
+    console.log(`\nWhere a training step goes — ${label} (${m.name}; one profiled step):`);
     for (const b of m.breakdown) console.log(`  ${b.kernel.padEnd(22)} ${fmt(b.ms).padStart(7)} ms  ${fmt(100 * b.share, 1).padStart(5)}%  (${b.calls} calls)`);
     console.log(`  ${"(outside kernels: JS)".padEnd(22)} ${fmt(m.outsideKernelsMs).padStart(7)} ms`);
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.ablateChild) return ablateChild(a.ablateChild, a.quick);
+  const t0 = performance.now();
+  const backend = await initBackend();
+  const ops = installOps();
+  if (a.modelsChild) {
+    const models = await modelsBench(a, false, () => undefined);
+    console.log(`MODELS ${JSON.stringify(models)}`);
+    return;
+  }
+  const blas = nativeMatMul();
+  console.log(`FlexOlmo Lab benchmark — backend: ${backend.summary}${a.quick ? " (quick)" : ""}`);
+  console.log(`matMul kernel: ${ops.nativeMatMul ? `native BLAS — ${blas.library}, ${blas.threads} threads` : `the backend's own${blas.available ? "" : ` (native BLAS off: ${blas.reason})`}`}`);
+  const N = (a.quick ? 4 : TRAIN_PRESETS.cpu.batchSize) * TRAIN_PRESETS.cpu.seqLen;
+
+  const peak = matMulPeak(a.quick);
+  console.log(`\nDense-matmul peak of this machine, measured now: ${fmt(peak.gflops, 1)} GFLOP/s (${peak.source})`);
+  console.log(`  tf.matMul: ${peak.backend.map((x) => `${x.n}³ ${fmt(x.gflops, 1)}`).join(", ")}`);
+  console.log(`  numpy:     ${peak.numpy ? peak.numpy.map((x) => `${x.n}³ ${fmt(x.gflops, 1)}`).join(", ") : `not measured (${peak.numpyError})`}`);
+
+  const mm = matMulBench(a.quick, N);
+  console.log("\nmatMul speed at the model's shapes:");
+  for (const m of mm) console.log(`  ${m.name.padEnd(28)} ${m.shape.padEnd(26)} ${fmt(m.gflops, 1).padStart(7)} GFLOP/s`);
+  // The cpu backend needs tens of seconds per training step at this size: one repetition only.
+  const slow = mm[0].gflops < 3;
+
+  const models = await modelsBench(a, slow, (s) => process.stdout.write(s));
+  let before: ReturnType<typeof beforeChild> | undefined;
+  if (ops.nativeMatMul && !a.noBefore) {
+    process.stdout.write("\nbenchmarking the same models without the native matMul (child process) …");
+    before = beforeChild(a);
+    process.stdout.write(before.models ? " done" : ` failed: ${before.error}`);
+  }
+  const B = models[0].batchSize, T = models[0].seqLen;
+  printModels(`Throughput at the cpu preset (d=128, 4 layers, T=${T}, batch ${B})${before ? ", native matMul (after)" : ""}:`, models, peak.gflops);
+  if (before?.models) {
+    printModels("The same without the native matMul (before: XNNPACK, one thread):", before.models, peak.gflops);
+    console.log("\n  model            train tok/s before → after   speed-up   fwd tok/s before → after   speed-up");
+    for (const [i, m] of models.entries()) {
+      const b = before.models[i];
+      console.log(
+        `  ${m.name.padEnd(16)} ${`${fmt(b.train.tokensPerSec)} → ${fmt(m.train.tokensPerSec)}`.padStart(26)}   ${fmt(m.train.tokensPerSec / b.train.tokensPerSec, 2).padStart(7)}×   ${`${fmt(b.forward.tokensPerSec)} → ${fmt(m.forward.tokensPerSec)}`.padStart(24)}   ${fmt(m.forward.tokensPerSec / b.forward.tokensPerSec, 2).padStart(7)}×`,
+      );
+    }
+  }
+  printBreakdowns(before ? "after" : "this run", models);
+  if (before?.models) printBreakdowns("before", before.models);
+
+  let sweepRows: SweepRow[] | undefined;
+  if (!a.noSweep) {
+    process.stdout.write("\n\nCost against E and k (cpu preset, batch 4):");
+    sweepRows = await sweep(a.quick, (s) => process.stdout.write(` ${s}`));
+    const base = sweepRows[0];
+    console.log("\n\n   E   k   fwd ms   train ms   train tok/s   train ms ÷ dense   model FLOPs ÷ dense");
+    for (const r of sweepRows) {
+      console.log(`  ${String(r.experts).padStart(2)}  ${String(r.topK).padStart(2)}  ${fmt(r.fwdMs, 1).padStart(7)}  ${fmt(r.trainMs, 1).padStart(9)}   ${fmt(r.trainTokensPerSec).padStart(11)}   ${fmt(r.trainMs / base.trainMs, 2).padStart(15)}×   ${fmt(r.trainFlopsPerToken / base.trainFlopsPerToken, 2).padStart(18)}×`);
+    }
+  }
+
+  let memory: MemoryResult | undefined;
+  if (!a.noMemory) {
+    const steps = a.memorySteps ?? (a.quick ? 200 : 1000);
+    process.stdout.write(`\nMemory over a ${steps}-step run (tiny preset, 8 experts top-4):`);
+    memory = await memoryRun(steps, "tiny", (s) => process.stdout.write(`\n  ${s}`));
+    console.log(
+      `\n  live tensors between steps: ${Math.min(...memory.samples.map((x) => x.tensors))}–${Math.max(...memory.samples.map((x) => x.tensors))} (range ${memory.tensorRange}); RSS ${fmt(memory.rssFirstMB)} MB at step ${memory.samples[Math.max(0, Math.floor(memory.samples.length / 10) - 1)].step} → ${fmt(memory.samples[memory.samples.length - 1].rssMB)} MB at the end (max ${fmt(memory.rssMaxMB)}); ${fmt(memory.seconds, 1)} s`,
+    );
   }
 
   let ablation: AblationRow[] | undefined;
@@ -333,10 +427,16 @@ async function main(): Promise<void> {
     node: process.version,
     backend: { name: backend.name, summary: backend.summary, flags: backend.flags },
     ops,
+    nativeMatMul: blas,
     quick: a.quick,
     seconds: (performance.now() - t0) / 1000,
+    peak,
     matMul: mm,
     models,
+    before: before?.models,
+    beforeError: before?.error,
+    sweep: sweepRows,
+    memory,
     ablation,
   };
   const out = a.out ?? path.join("bench", "results", `bench-${backend.name}${a.quick ? "-quick" : ""}.json`);

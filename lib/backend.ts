@@ -1,18 +1,48 @@
 /**
  * Backend selection: the fastest TF.js backend that actually works on this machine.
  *
- * Order tried: tfjs-node-gpu (CUDA) → tfjs-node (native CPU) → wasm (SIMD, single-threaded in Node)
- * → cpu (pure JS). `FLEXOLMO_BACKEND=<name>` forces one; a forced backend that fails is an error,
- * not a silent fallback, because a user who asks for the GPU wants to know they did not get it.
+ * Order tried (the first that works wins):
+ *   1. tfjs-node-gpu — libtensorflow with CUDA/cuDNN kernels: the fastest route on an NVIDIA GPU.
+ *   2. webgpu        — Dawn (the `webgpu` npm package) + @tensorflow/tfjs-backend-webgpu: any GPU
+ *                      with a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver. Generic WGSL
+ *                      kernels are slower than cuDNN's, so it comes after tfjs-node-gpu; a GPU still
+ *                      beats every CPU route at the `gpu` preset's sizes (an assumption until
+ *                      bench/gpu measures it), so it comes before them.
+ *   3. tfjs-node     — libtensorflow on the CPU (multi-threaded Eigen).
+ *   4. wasm          — XNNPACK with SIMD, single-threaded in Node.
+ *   5. cpu           — pure JS, always works.
+ * `FLEXOLMO_BACKEND=<name>` forces one; a forced backend that fails is an error, not a silent
+ * fallback, because a user who asks for the GPU wants to know they did not get it.
  *
  * Why the native backends usually fail: `@tensorflow/tfjs-node(-gpu)` download libtensorflow from
  * outside the npm registry in their install script. Where that download is impossible npm drops the
  * optional dependency and `require` throws MODULE_NOT_FOUND; we record that exact message.
+ * docs/gpu.md says how to install them from a mirror.
+ *
+ * WebGPU specifics (details in docs/gpu.md):
+ *  - Nothing of it is loaded unless the route is tried. On Linux we first look for the Vulkan
+ *    loader (libvulkan.so.1) on disk, so a machine without it skips the route in well under a
+ *    millisecond and without Dawn's warnings on stderr.
+ *  - CPU adapters (Mesa's llvmpipe/lavapipe, SwiftShader, Dawn's null backend) are rejected: they
+ *    are slower than wasm. `FLEXOLMO_WEBGPU_SOFTWARE=1` accepts the CPU rasterisers (the tests use
+ *    llvmpipe through Dawn's OpenGL ES backend to exercise the real route on a GPU-less machine).
+ *    `FLEXOLMO_WEBGPU_FLAGS` passes Dawn flags (comma-separated, e.g. `backend=vulkan,adapter=NVIDIA`).
+ *  - After a failed `tf.setBackend("webgpu")` TF.js keeps "webgpu" registered at a higher priority
+ *    than cpu/wasm, and the next op that initialises a backend by priority fails. So on every
+ *    failure we remove the webgpu backend from the registry and the caller sets the next backend
+ *    explicitly.
+ *  - tfjs-backend-webgpu can read GPU data synchronously (`dataSync`) only through the browser's
+ *    OffscreenCanvas, which Node does not have. Our training step and sparse MoE routing read
+ *    synchronously, so automatic selection uses WebGPU only where a synchronous read of a
+ *    GPU-resident tensor actually works (we try one); `FLEXOLMO_BACKEND=webgpu` uses it anyway
+ *    (dense forward passes and async reads work) and the report says `syncReads: false`.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { installOps } from "./ops";
+import { installOps, nativeMatMul } from "./ops";
 
-export const BACKEND_NAMES = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendAttempt {
@@ -23,20 +53,40 @@ export interface BackendAttempt {
   ms: number;
 }
 
+/** The WebGPU adapter in use (webgpu backend only), from Dawn's GPUAdapterInfo. */
+export interface WebgpuAdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** "core" WebGPU, or "compatibility" (OpenGL ES-class adapters; fewer storage buffers per shader). */
+  featureLevel: "core" | "compatibility";
+  /** A CPU rasteriser (llvmpipe, lavapipe, SwiftShader): accepted only with FLEXOLMO_WEBGPU_SOFTWARE=1. */
+  software: boolean;
+  /** Whether `dataSync()` of a GPU-resident tensor works (training and sparse MoE routing need it). */
+  syncReads: boolean;
+  /** Why synchronous reads fail, verbatim (first line). */
+  syncReadError?: string;
+  /** Dawn flags the adapter was requested with (FLEXOLMO_WEBGPU_FLAGS). */
+  dawnFlags: string[];
+}
+
 export interface BackendReport {
   /** The backend in use. */
   name: BackendName;
-  /** TF.js's own name for it (`tensorflow`, `wasm`, `cpu`). */
+  /** TF.js's own name for it (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
   tfBackend: string;
-  /** Whether the math runs on a GPU. */
+  /** Whether the math runs on a GPU (a software WebGPU adapter does not count). */
   gpu: boolean;
   /** True when FLEXOLMO_BACKEND or an explicit argument chose it. */
   forced: boolean;
   /** Every backend considered, in order, with the reason each one was skipped. */
   attempts: BackendAttempt[];
-  /** Backend flags worth knowing (wasm SIMD / threads). */
+  /** Backend flags worth knowing (wasm SIMD / threads; webgpu syncReads / software). */
   flags: Record<string, boolean>;
-  /** One-line summary, e.g. "wasm (SIMD, 1 thread) — skipped tfjs-node-gpu: Cannot find module …". */
+  /** The WebGPU adapter, when the webgpu backend is in use. */
+  adapter?: WebgpuAdapterReport;
+  /** One-line summary, e.g. "wasm (SIMD, 1 thread) — skipped tfjs-node-gpu (not installed), …". */
   summary: string;
 }
 
@@ -61,19 +111,293 @@ function firstLine(e: unknown): string {
 
 function parseBackendName(raw: string, source: string): BackendName {
   const name = raw.trim().toLowerCase();
-  const aliases: Record<string, BackendName> = { gpu: "tfjs-node-gpu", cuda: "tfjs-node-gpu", node: "tfjs-node", tensorflow: "tfjs-node" };
+  const aliases: Record<string, BackendName> = { gpu: "tfjs-node-gpu", cuda: "tfjs-node-gpu", node: "tfjs-node", tensorflow: "tfjs-node", dawn: "webgpu" };
   const resolved = (aliases[name] ?? name) as BackendName;
   if (!(BACKEND_NAMES as readonly string[]).includes(resolved)) {
     throw new Error(
       `Unknown backend "${raw}" (from ${source}). Valid names: ${BACKEND_NAMES.join(", ")} ` +
-        `(aliases: gpu, cuda, node). Unset FLEXOLMO_BACKEND to choose automatically.`,
+        `(aliases: gpu, cuda, node, dawn). Unset FLEXOLMO_BACKEND to choose automatically.`,
     );
   }
   return resolved;
 }
 
+// ---------------------------------------------------------------------------------------------
+// WebGPU route
+// ---------------------------------------------------------------------------------------------
+
+/** The slice of the WebGPU API we touch (the project compiles without the DOM / @webgpu types). */
+interface GpuAdapterLike {
+  info?: Record<string, unknown>;
+  isFallbackAdapter?: boolean;
+  requestDevice(descriptor?: unknown): Promise<unknown>;
+}
+interface GpuLike {
+  requestAdapter(options?: Record<string, unknown>): Promise<GpuAdapterLike | null>;
+}
+/** What `require("webgpu")` gives: a GPU factory taking Dawn flags, and the WebGPU globals. */
+export interface DawnModule {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
+type DawnLoader = () => Promise<DawnModule>;
+
+/** Real dynamic import (TypeScript's CommonJS output would turn `import()` into `require`). */
+const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<unknown>;
+
+const loadDawnFromNpm: DawnLoader = async () => {
+  try {
+    // webgpu@0.6 is an ES module; Node ≥ 20.19 loads it with require(), which keeps this synchronous.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require("webgpu") as DawnModule;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ERR_REQUIRE_ESM") throw e;
+    return (await importEsm("webgpu")) as DawnModule; // older Node 20: a real dynamic import
+  }
+};
+let dawnLoader: DawnLoader = loadDawnFromNpm;
+let dawnLoaderIsReal = true;
+/** One Dawn instance per flag set, created on first use. */
+const gpus = new Map<string, GpuLike>();
+/** tfjs-backend-webgpu's backend factory, captured once so the backend can be re-registered after a failure. */
+let webgpuFactory: (() => Promise<tf.KernelBackend>) | undefined;
+/** tfjs-backend-webgpu registers itself at priority 3 (above wasm 2 and cpu 1); we keep that. */
+const WEBGPU_PRIORITY = 3;
+
+/** Test hooks. `setDawnLoader` swaps the `webgpu` package for a stand-in (undefined restores it). */
+export const webgpuTesting = {
+  setDawnLoader(loader: DawnLoader | undefined): void {
+    dawnLoader = loader ?? loadDawnFromNpm;
+    dawnLoaderIsReal = loader === undefined;
+    gpus.clear();
+  },
+};
+
+function dawnFlagsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.FLEXOLMO_WEBGPU_FLAGS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Dawn flags that pick a non-Vulkan backend (then the Vulkan loader is not needed). */
+function dawnAvoidsVulkan(flags: string[]): boolean {
+  return flags.some((f) => /^backend=(?!vulkan)/i.test(f));
+}
+
+/**
+ * Directories the dynamic loader searches for a library, in the order ld.so uses (approximately):
+ * LD_LIBRARY_PATH, the directories named in /etc/ld.so.conf(.d), then the usual system directories.
+ */
+export function librarySearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs = (env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean);
+  const confFiles = ["/etc/ld.so.conf"];
+  try {
+    for (const f of fs.readdirSync("/etc/ld.so.conf.d")) if (f.endsWith(".conf")) confFiles.push(path.join("/etc/ld.so.conf.d", f));
+  } catch {
+    // no ld.so.conf.d: only the defaults below
+  }
+  for (const f of confFiles) {
+    let text = "";
+    try {
+      text = fs.readFileSync(f, "utf-8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      const l = line.replace(/#.*/, "").trim();
+      if (l && !l.startsWith("include")) dirs.push(l);
+    }
+  }
+  dirs.push("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib");
+  return [...new Set(dirs)];
+}
+
+/** Path of `name` (e.g. libvulkan.so.1) in the first directory that has it, or undefined. */
+export function findLibrary(name: string, dirs: string[]): string | undefined {
+  for (const d of dirs) {
+    const p = path.join(d, name);
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software rasterizer/i;
+
+function adapterText(info: Record<string, unknown> | undefined, key: string): string {
+  const v = info?.[key];
+  return typeof v === "string" ? v : "";
+}
+
+function adapterLabel(a: Pick<WebgpuAdapterReport, "vendor" | "device" | "description" | "architecture">): string {
+  return [a.vendor, a.device, a.description].filter(Boolean).join(" / ") || a.architecture || "unnamed adapter";
+}
+
+/** Make Dawn visible where tfjs-backend-webgpu looks: `navigator.gpu` and the GPU* globals. */
+function exposeToTfjs(dawn: DawnModule, gpu: GpuLike, featureLevel: "core" | "compatibility"): void {
+  const g = globalThis as Record<string, unknown>;
+  for (const [k, v] of Object.entries(dawn.globals ?? {})) if (!(k in g)) g[k] = v;
+  // tfjs asks for { powerPreference }; a compatibility-only adapter must also be asked for by level.
+  const shim = {
+    requestAdapter: (opts: Record<string, unknown> = {}) => gpu.requestAdapter(featureLevel === "core" ? opts : { ...opts, featureLevel }),
+    getPreferredCanvasFormat: () => "rgba8unorm",
+  };
+  const nav = g.navigator as Record<string, unknown> | undefined;
+  // Node ≥ 21 has a global `navigator` without `gpu`; Node 20 has none.
+  if (nav) Object.defineProperty(nav, "gpu", { value: shim, configurable: true, writable: true });
+  else Object.defineProperty(g, "navigator", { value: { gpu: shim }, configurable: true, writable: true });
+}
+
+/** Load tfjs-backend-webgpu once (it registers "webgpu" only if navigator.gpu exists) and keep its factory. */
+function webgpuBackendFactory(): () => Promise<tf.KernelBackend> {
+  if (webgpuFactory) return webgpuFactory;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  require("@tensorflow/tfjs-backend-webgpu");
+  const f = tf.findBackendFactory("webgpu") as (() => Promise<tf.KernelBackend>) | null;
+  if (!f) throw new Error("@tensorflow/tfjs-backend-webgpu did not register a 'webgpu' backend (it was loaded before navigator.gpu existed)");
+  webgpuFactory = f;
+  return f;
+}
+
+/** The active TF.js backend's name without initialising one (tf.getBackend() would). */
+function activeTfBackend(): string | null {
+  return (tf.engine() as unknown as { backendName: string | null }).backendName ?? null;
+}
+
+/**
+ * Forget the webgpu backend so TF.js cannot fall into it by priority, and go back to the backend
+ * that was active before (if any), so that ops keep working even when no other route follows.
+ */
+async function dropWebgpu(before: string | null): Promise<void> {
+  if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
+  if (before && before !== "webgpu" && activeTfBackend() !== before) await tf.setBackend(before);
+}
+
+/**
+ * Can a GPU-resident tensor be read synchronously? 64×64 inputs are above tfjs-backend-webgpu's
+ * CPU hand-off threshold (1000 elements), so the product really runs on the GPU. Also checks the
+ * arithmetic (ones · ones = 64 everywhere), which a do-nothing adapter would fail.
+ */
+function probeSyncRead(): string | undefined {
+  // The probe is ours: silence tfjs-backend-webgpu's one-time "synchronous reads are slow" warning.
+  const be = tf.findBackend("webgpu") as unknown as { hasReadSyncWarned?: boolean } | null;
+  if (be && typeof be.hasReadSyncWarned === "boolean") be.hasReadSyncWarned = true;
+  const out = tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])));
+  try {
+    const v = out.dataSync();
+    if (v[0] !== 64 || v[v.length - 1] !== 64) return `wrong result from a GPU matMul (ones·ones gave ${v[0]}, expected 64)`;
+    return undefined;
+  } catch (e) {
+    return firstLine(e);
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Initialise the webgpu backend. Throws with the precise reason when it cannot; on a failure after
+ * TF.js has seen the backend, "webgpu" is removed from the registry before throwing.
+ */
+async function tryWebgpu(auto: boolean): Promise<WebgpuAdapterReport> {
+  const flags = dawnFlagsFromEnv();
+  const allowSoftware = process.env.FLEXOLMO_WEBGPU_SOFTWARE === "1";
+
+  // 1. The Vulkan loader, checked on disk: Dawn dlopens it and, when missing, only prints a warning.
+  if (dawnLoaderIsReal && process.platform === "linux" && !dawnAvoidsVulkan(flags)) {
+    const dirs = librarySearchDirs();
+    if (!findLibrary("libvulkan.so.1", dirs)) {
+      throw new Error(
+        `libvulkan.so.1 (the Vulkan loader Dawn needs on Linux) is not installed: searched ${dirs.length} library directories ` +
+          `(LD_LIBRARY_PATH, /etc/ld.so.conf.d, /usr/lib/…). Install it (Debian/Ubuntu: apt-get install libvulkan1; ` +
+          `without root: docs/gpu.md) together with a GPU driver that provides a Vulkan ICD (NVIDIA: nvidia_icd.json + libGLX_nvidia.so.0).`,
+      );
+    }
+  }
+
+  // 2. Dawn itself (the optional `webgpu` package: a prebuilt dawn.node, nothing to compile).
+  const dawn = await dawnLoader();
+  const key = flags.join(",");
+  let gpu = gpus.get(key);
+  if (!gpu) {
+    gpu = dawn.create(flags);
+    gpus.set(key, gpu);
+  }
+
+  // 3. An adapter: core WebGPU first, then compatibility mode (OpenGL ES-class drivers).
+  const want = { powerPreference: "high-performance" }; // what tfjs-backend-webgpu asks for
+  let featureLevel: "core" | "compatibility" = "core";
+  let adapter = await gpu.requestAdapter(want);
+  if (!adapter) {
+    featureLevel = "compatibility";
+    adapter = await gpu.requestAdapter({ ...want, featureLevel });
+  }
+  const via = flags.length ? ` (Dawn flags: ${flags.join(",")})` : "";
+  if (!adapter) {
+    throw new Error(
+      `Dawn found no WebGPU adapter${via}: no GPU with a working driver is visible. On Linux that means no Vulkan ICD for a GPU ` +
+        `(Dawn rejects CPU Vulkan drivers such as Debian's lavapipe; its warnings on stderr say why).`,
+    );
+  }
+  const info = adapter.info;
+  const a: WebgpuAdapterReport = {
+    vendor: adapterText(info, "vendor"),
+    architecture: adapterText(info, "architecture"),
+    device: adapterText(info, "device"),
+    description: adapterText(info, "description"),
+    featureLevel,
+    software: false,
+    syncReads: false,
+    dawnFlags: flags,
+  };
+  const label = adapterLabel(a);
+  if (a.device === "null-backend") throw new Error(`the WebGPU adapter is Dawn's null backend${via}, which computes nothing; remove backend=null from FLEXOLMO_WEBGPU_FLAGS`);
+  a.software = info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
+  if (a.software && !allowSoftware) {
+    throw new Error(`the only WebGPU adapter is a CPU rasteriser ("${label}")${via}, slower than the wasm backend; set FLEXOLMO_WEBGPU_SOFTWARE=1 to use it anyway`);
+  }
+
+  // 4. Hand it to TF.js. tfjs-backend-webgpu requests the adapter again through navigator.gpu.
+  const before = activeTfBackend();
+  exposeToTfjs(dawn, gpu, featureLevel);
+  const factory = webgpuBackendFactory();
+  if (!tf.findBackendFactory("webgpu")) tf.registerBackend("webgpu", factory, WEBGPU_PRIORITY);
+  let ok = false;
+  let why = "";
+  try {
+    ok = await tf.setBackend("webgpu");
+  } catch (e) {
+    why = `: ${firstLine(e)}`;
+  }
+  if (!ok) {
+    await dropWebgpu(before);
+    throw new Error(`tf.setBackend('webgpu') failed on adapter "${label}"${why || " (TF.js printed the cause above)"}`);
+  }
+
+  // 5. Synchronous reads (see the file comment). Automatic selection needs them.
+  const err = probeSyncRead();
+  a.syncReads = err === undefined;
+  if (err !== undefined) a.syncReadError = err;
+  if (err !== undefined && /wrong result/.test(err)) {
+    await dropWebgpu(before);
+    throw new Error(`WebGPU adapter "${label}" computes wrong results: ${err}`);
+  }
+  if (!a.syncReads && auto) {
+    await dropWebgpu(before);
+    throw new Error(
+      `adapter "${label}" works, but synchronous GPU reads do not (${err}): tfjs-backend-webgpu reads synchronously only through ` +
+        `the browser's OffscreenCanvas, and FlexOlmo's training step and MoE routing read synchronously. ` +
+        `FLEXOLMO_BACKEND=webgpu uses it anyway (dense forward passes and async reads work).`,
+    );
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selection
+// ---------------------------------------------------------------------------------------------
+
 /** Try to make `name` the active TF.js backend. Throws with the precise reason when it cannot. */
-async function tryBackend(name: BackendName): Promise<void> {
+async function tryBackend(name: BackendName, auto: boolean): Promise<WebgpuAdapterReport | undefined> {
   switch (name) {
     case "tfjs-node-gpu":
     case "tfjs-node": {
@@ -82,12 +406,14 @@ async function tryBackend(name: BackendName): Promise<void> {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       require(name === "tfjs-node-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node");
       if (!(await tf.setBackend("tensorflow"))) throw new Error("tf.setBackend('tensorflow') returned false");
-      return;
+      return undefined;
     }
+    case "webgpu":
+      return tryWebgpu(auto);
     case "wasm": {
       require("@tensorflow/tfjs-backend-wasm");
       if (!(await tf.setBackend("wasm"))) throw new Error("tf.setBackend('wasm') returned false (wasm binary failed to load)");
-      return;
+      return undefined;
     }
     case "cpu": {
       if (!(await tf.setBackend("cpu"))) throw new Error("tf.setBackend('cpu') returned false");
@@ -96,25 +422,57 @@ async function tryBackend(name: BackendName): Promise<void> {
       // it cannot install the advice only confuses; `firstUse` is the flag that gates that message.
       const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
       if (cpu && typeof cpu.firstUse === "boolean") cpu.firstUse = false;
-      return;
+      return undefined;
     }
   }
 }
 
-function flagsFor(name: BackendName): Record<string, boolean> {
+function flagsFor(name: BackendName, adapter: WebgpuAdapterReport | undefined): Record<string, boolean> {
   const flags: Record<string, boolean> = {};
   if (name === "wasm") {
     flags.simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
     flags.threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
   }
+  if (name === "webgpu" && adapter) {
+    flags.syncReads = adapter.syncReads;
+    flags.software = adapter.software;
+  }
   return flags;
 }
 
-function summarise(name: BackendName, attempts: BackendAttempt[], flags: Record<string, boolean>, forced: boolean): string {
-  const detail =
-    name === "wasm" ? ` (${flags.simd ? "SIMD" : "no SIMD"}, ${flags.threads ? "threads" : "1 thread"})` : name === "tfjs-node-gpu" ? " (CUDA)" : "";
+function shortReason(reason: string | undefined): string {
+  const r = reason ?? "failed";
+  const known: Array<[RegExp, string]> = [
+    [/Cannot find module/, "not installed"],
+    [/^libvulkan\.so\.1 .*not installed/, "no libvulkan1"],
+    [/^Dawn found no WebGPU adapter/, "no GPU adapter"],
+    [/null backend/, "Dawn null adapter"],
+    [/CPU rasteriser/, "CPU adapter only"],
+    [/synchronous GPU reads do not/, "no synchronous reads in Node"],
+  ];
+  for (const [re, short] of known) if (re.test(r)) return short;
+  return r.slice(0, 80);
+}
+
+/** Fixes named in FLEXOLMO_OPS_SKIP (read here without validating: installOps reports bad names). */
+function skippedOps(): string[] {
+  return (process.env.FLEXOLMO_OPS_SKIP ?? "").split(",").map((x) => x.trim());
+}
+
+function summarise(name: BackendName, attempts: BackendAttempt[], flags: Record<string, boolean>, forced: boolean, adapter?: WebgpuAdapterReport): string {
+  let detail = "";
+  if (name === "wasm") {
+    // matMul (~75 % of a step) may run on the native BLAS on every core (lib/ops/blas.ts); say which.
+    const blas = nativeMatMul();
+    const mm = blas.available && !skippedOps().includes("nativeMatMul") ? `; matMul on ${blas.library?.match(/OpenBLAS [\d.]+/)?.[0] ?? "native BLAS"}, ${blas.threads} threads` : "";
+    detail = ` (${flags.simd ? "SIMD" : "no SIMD"}, ${flags.threads ? "threads" : "1 thread"}${mm})`;
+  }
+  else if (name === "tfjs-node-gpu") detail = " (CUDA)";
+  else if (name === "webgpu" && adapter) {
+    detail = ` (${adapterLabel(adapter)}${adapter.software ? ", software" : ""}${adapter.featureLevel === "compatibility" ? ", compatibility mode" : ""}` + `${adapter.syncReads ? "" : "; no synchronous reads: training and sparse MoE routing will fail"})`;
+  }
   // One line: the chosen backend, and the skipped ones with a short reason (full text in `attempts`).
-  const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name} (${/Cannot find module/.test(a.reason ?? "") ? "not installed" : (a.reason ?? "failed").slice(0, 80)})`);
+  const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name} (${shortReason(a.reason)})`);
   return `${name}${detail}${forced ? " [forced]" : ""}${skipped.length ? ` — skipped ${skipped.join(", ")}` : ""}`;
 }
 
@@ -145,29 +503,34 @@ async function select(forcedName: BackendName | undefined): Promise<BackendRepor
   for (const name of order) {
     const t0 = performance.now();
     try {
-      await tryBackend(name);
+      const adapter = await tryBackend(name, forcedName === undefined);
       await tf.ready();
       attempts.push({ name, ok: true, ms: performance.now() - t0 });
-      const flags = flagsFor(name);
+      const flags = flagsFor(name, adapter);
       current = {
         name,
         tfBackend: tf.getBackend(),
-        gpu: name === "tfjs-node-gpu",
+        gpu: name === "tfjs-node-gpu" || (name === "webgpu" && adapter !== undefined && !adapter.software),
         forced: forcedName !== undefined,
         attempts,
         flags,
-        summary: summarise(name, attempts, flags, forcedName !== undefined),
+        ...(adapter ? { adapter } : {}),
+        summary: summarise(name, attempts, flags, forcedName !== undefined, adapter),
       };
       for (const hook of installHooks) hook();
       return current;
     } catch (e) {
       let reason = firstLine(e);
-      if ((e as { code?: string }).code === "MODULE_NOT_FOUND" && name.startsWith("tfjs-node")) {
-        reason += " (not installed: its install script downloads libtensorflow from outside the npm registry; see README, Backends)";
+      const code = (e as { code?: string }).code;
+      if (code === "MODULE_NOT_FOUND" && name.startsWith("tfjs-node")) {
+        reason += " (not installed: its install script downloads libtensorflow from outside the npm registry; see docs/gpu.md)";
+      } else if (code === "MODULE_NOT_FOUND" && name === "webgpu") {
+        reason += " (not installed: `webgpu` and `@tensorflow/tfjs-backend-webgpu` are optional dependencies from npm)";
       }
       attempts.push({ name, ok: false, reason, ms: performance.now() - t0 });
       // After a failed setBackend TF.js may be left pointing at a broken backend; every op would
-      // then fail. The next iteration sets another backend explicitly, and if none is left we throw.
+      // then fail. The next iteration sets another backend explicitly (the webgpu route also removes
+      // its registration), and if none is left we throw.
     }
   }
   const why = attempts.map((a) => `  - ${a.name}: ${a.reason}`).join("\n");

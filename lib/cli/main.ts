@@ -20,7 +20,7 @@ const BACKEND_FLAG: FlagSpec = {
   name: "backend",
   type: "string",
   metavar: "NAME",
-  help: "TF.js backend: tfjs-node-gpu, tfjs-node, wasm or cpu (default: fastest available; env FLEXOLMO_BACKEND)",
+  help: "TF.js backend: tfjs-node-gpu, webgpu, tfjs-node, wasm or cpu (default: fastest available; env FLEXOLMO_BACKEND)",
 };
 
 function flagsOf(cmd: Command): FlagSpec[] {

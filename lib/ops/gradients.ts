@@ -8,6 +8,9 @@
  * against a [N, V] dY) and then calls a plain matMul. Mathematically identical; float results can
  * differ in the last bits because the summation order differs (see test/ops). It also reduces
  * gradients over broadcast batch axes, which the built-in one does not do.
+ *
+ * When matMul runs on the native BLAS (lib/ops/blas.ts), the flags are free — they are sgemm
+ * arguments — so the gradient passes them instead of materialising transposes (`flags: true`).
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -29,6 +32,18 @@ function unbroadcast(g: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.reshape(tf.sum(g, lead), shape); // [..., M, N] → shape
 }
 
+/** With transpose flags: the same products, for a matMul kernel where flags cost nothing. */
+function matMulGradFlags(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+  const g = dy as tf.Tensor;
+  const [a, b] = saved;
+  const ta = Boolean(attrs.transposeA), tb = Boolean(attrs.transposeB);
+  const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => tf.matMul(x, y, tx, ty);
+  if (!ta && !tb) return { a: () => unbroadcast(mm(g, b, false, true), a.shape), b: () => unbroadcast(mm(a, g, true, false), b.shape) };
+  if (!ta && tb) return { a: () => unbroadcast(mm(g, b, false, false), a.shape), b: () => unbroadcast(mm(g, a, true, false), b.shape) };
+  if (ta && !tb) return { a: () => unbroadcast(mm(b, g, false, true), a.shape), b: () => unbroadcast(mm(a, g, false, false), b.shape) };
+  return { a: () => unbroadcast(mm(b, g, true, true), a.shape), b: () => unbroadcast(mm(g, a, true, true), b.shape) };
+}
+
 function matMulGrad(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
   const g = dy as tf.Tensor;
   const [a, b] = saved;
@@ -42,12 +57,13 @@ function matMulGrad(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.N
 
 let installed = false;
 
-/** Replace the BatchMatMul gradient (idempotent; global for every backend). */
-export function installGradients(): void {
+/** Replace the BatchMatMul gradient (idempotent; global for every backend). `flags`: see above. */
+export function installGradients(opts: { flags?: boolean } = {}): void {
   if (installed) return;
-  tf.registerGradient({ kernelName: "BatchMatMul", inputsToSave: ["a", "b"], gradFunc: matMulGrad });
+  tf.registerGradient({ kernelName: "BatchMatMul", inputsToSave: ["a", "b"], gradFunc: opts.flags ? matMulGradFlags : matMulGrad });
   installed = true;
 }
 
 /** The gradient function, exported so tests can compare it with TF.js's built-in one. */
 export const batchMatMulGradFunc = matMulGrad;
+export const batchMatMulGradFuncFlags = matMulGradFlags;

@@ -14,6 +14,7 @@ import { installGather } from "./gather";
 import { installRope } from "./rope";
 import { installSegmentSum } from "./segment-sum";
 import { installWasmKernels } from "./wasm-kernels";
+import { nativeMatMul } from "./blas";
 
 /**
  * The individual fixes, by name. All are installed by default; `skip` (or the env var
@@ -21,12 +22,14 @@ import { installWasmKernels } from "./wasm-kernels";
  * Skipping never breaks the model: every custom op has a composite fallback, except that wasm
  * cannot train without `segmentSum` (it has no UnsortedSegmentSum kernel at all).
  */
-export const OP_FIXES = ["wasmMatMul", "matMulGrad", "wasmCopies", "wasmSlice", "segmentSum", "gather", "crossEntropy", "rope", "fused"] as const;
+export const OP_FIXES = ["nativeMatMul", "wasmMatMul", "matMulGrad", "wasmCopies", "wasmSlice", "segmentSum", "gather", "crossEntropy", "rope", "fused"] as const;
 export type OpFix = (typeof OP_FIXES)[number];
 
 export interface OpsReport {
   /** The wasm backend package loaded and our wasm kernels were registered (those not skipped). */
   wasmKernels: boolean;
+  /** BatchMatMul on wasm runs on the native BLAS (lib/ops/blas.ts); `nativeMatMul()` says why not. */
+  nativeMatMul: boolean;
   /** Fixes installed / skipped. */
   installed: OpFix[];
   skipped: OpFix[];
@@ -48,18 +51,22 @@ export function installOps(opts: { skip?: OpFix[] } = {}): OpsReport {
   if (report) return report;
   const skip = new Set<OpFix>([...(opts.skip ?? []), ...parseSkip(process.env.FLEXOLMO_OPS_SKIP)]);
   const on = (f: OpFix) => !skip.has(f);
-  const wasmKernels = installWasmKernels({ matMul: on("wasmMatMul"), copies: on("wasmCopies"), slice: on("wasmSlice") });
-  if (on("matMulGrad")) installGradients();
+  const native = on("nativeMatMul") && nativeMatMul().available;
+  const wasmKernels = installWasmKernels({ nativeMatMul: native, matMul: on("wasmMatMul"), copies: on("wasmCopies"), slice: on("wasmSlice") });
+  if (on("matMulGrad")) installGradients({ flags: native });
   if (on("crossEntropy")) installCrossEntropyKernels();
   if (on("rope")) installRope();
   if (on("segmentSum")) installSegmentSum();
   if (on("gather")) installGather();
   if (on("fused")) installFused();
-  report = { wasmKernels, installed: OP_FIXES.filter(on), skipped: OP_FIXES.filter((f) => !on(f)) };
+  const installed = OP_FIXES.filter((f) => on(f) && (f !== "nativeMatMul" || native));
+  report = { wasmKernels, nativeMatMul: wasmKernels && native, installed, skipped: OP_FIXES.filter((f) => !installed.includes(f)) };
   return report;
 }
 
 export { softmaxCrossEntropy } from "./cross-entropy";
-export { batchMatMulGradFunc } from "./gradients";
+export { batchMatMulGradFunc, batchMatMulGradFuncFlags } from "./gradients";
 export { rope, ropeAngles, ropeReference } from "./rope";
 export { adamwFused, hasFused, rmsNormFused } from "./fused";
+export { nativeMatMul, setBlasThreads } from "./blas";
+export type { NativeMatMulStatus } from "./blas";

@@ -28,6 +28,7 @@
  * backend's kernels.
  */
 import * as tf from "@tensorflow/tfjs";
+import { batchMatMulBlas, nativeMatMul } from "./blas";
 import { sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 
 type BmmFn = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, ta: number, tb: number, outId: number) => void;
@@ -198,10 +199,10 @@ function splitVWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
 
 let installed = false;
 
-/** Register the wasm kernels above (idempotent). Loads the wasm backend package first so ours win. */
 /** Which groups of wasm kernels to install (all by default; the benchmark's ablation turns some off). */
 export interface WasmKernelChoice {
-  matMul?: boolean; // BatchMatMul
+  matMul?: boolean; // BatchMatMul on XNNPACK
+  nativeMatMul?: boolean; // BatchMatMul on the native BLAS when it loads (lib/ops/blas.ts); wins over matMul
   copies?: boolean; // Identity, Cast
   slice?: boolean; // Slice, SplitV
 }
@@ -217,9 +218,10 @@ export function installWasmKernels(choice: WasmKernelChoice = {}): boolean {
     return false; // no wasm package: nothing to patch
   }
   stockSlice.cfg = tf.getKernel("Slice", "wasm");
+  const useBlas = choice.nativeMatMul !== false && nativeMatMul().available;
   const groups: Array<[boolean, Array<[string, unknown]>]> = [
     [choice.slice !== false, [["Slice", sliceWasm], ["SplitV", splitVWasm]]],
-    [choice.matMul !== false, [["BatchMatMul", batchMatMulWasm]]],
+    [choice.matMul !== false || useBlas, [["BatchMatMul", useBlas ? batchMatMulBlas : batchMatMulWasm]]],
     [choice.copies !== false, [["Identity", identityWasm], ["Cast", castWasm]]],
   ];
   for (const [on, kernels] of groups) {

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 // Grab TF.js's own BatchMatMul gradient BEFORE our ops replace it (nothing below installs at import time).
 const builtinMatMulGrad = tf.getGradient("BatchMatMul");
 import { initBackend } from "../../lib/backend";
-import { batchMatMulGradFunc, installOps, rope, ropeAngles, ropeReference, softmaxCrossEntropy } from "../../lib/ops";
+import { batchMatMulGradFunc, batchMatMulGradFuncFlags, installOps, rope, ropeAngles, ropeReference, softmaxCrossEntropy } from "../../lib/ops";
 import { Rng } from "../../lib/model/rng";
 import { ropeRef } from "../model/reference";
 
@@ -82,7 +82,7 @@ test("matMul on both backends: transposes, batches and broadcasting equal a plai
   await initBackend("cpu");
 });
 
-test("our BatchMatMul gradient (explicit transposes) equals TF.js's built-in one, on cpu and wasm", async () => {
+test("our BatchMatMul gradients (explicit transposes, and transpose flags) equal TF.js's built-in one, on cpu and wasm", async () => {
   assert.ok(builtinMatMulGrad, "captured the built-in gradient");
   installOps();
   for (const be of BACKENDS) {
@@ -93,12 +93,14 @@ test("our BatchMatMul gradient (explicit transposes) equals TF.js's built-in one
         const a = randn([...lead, ...(ta ? [7, 5] : [5, 7])], 1), b = randn([...lead, ...(tb ? [3, 7] : [7, 3])], 2), dy = randn([...lead, 5, 3], 3);
         const attrs = { transposeA: ta, transposeB: tb };
         const want = builtinMatMulGrad.gradFunc(dy, [a, b], attrs) as Record<string, () => tf.Tensor>;
-        const got = batchMatMulGradFunc(dy, [a, b], attrs);
-        for (const k of ["a", "b"]) {
-          const w = want[k](), g = got[k]();
-          assert.deepEqual(g.shape, w.shape);
-          assert.ok(maxAbsDiff(g.dataSync(), w.dataSync()) < 1e-5, `${be} ta=${ta} tb=${tb} batch=${batch} d${k}`);
-          tf.dispose([w, g]);
+        for (const [variant, fn] of [["transposes", batchMatMulGradFunc], ["flags", batchMatMulGradFuncFlags]] as const) {
+          const got = fn(dy, [a, b], attrs);
+          for (const k of ["a", "b"]) {
+            const w = want[k](), g = got[k]();
+            assert.deepEqual(g.shape, w.shape);
+            assert.ok(maxAbsDiff(g.dataSync(), w.dataSync()) < 1e-5, `${be} ${variant} ta=${ta} tb=${tb} batch=${batch} d${k}`);
+            tf.dispose([w, g]);
+          }
         }
         tf.dispose([a, b, dy]);
       }
