@@ -1,20 +1,27 @@
 /**
  * The whole Table-1-style study, headless: one public model, one dense expert and one FlexOlmo owner
  * per closed domain (same steps, same batches), every baseline and ablation built from them, and one
- * `flex.compare` over all of it. `flexolmo compare` calls this.
+ * `flex.compare` over all of it. `flexolmo compare` calls this (and `npm run reproduce`, over several
+ * seeds and both tables, lives in lib/reproduce).
+ *
+ * Every training phase gets an LR schedule spanning exactly its own steps (`withSchedule`): the
+ * public model its publicSteps, dense experts and owners their expertSteps, each unrestricted MoE its
+ * budget. (A lab's schedule is laid out for the preset's 2 000 steps; an owner trained 60 steps
+ * under it never leaves the warm-up — the flaw of the first measured `compare` run.)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PresetName } from "../../model/config";
 import { disposeParams } from "../../model/model";
-import { lab as makeLab } from "../lab";
+import { Lab, PublicModel, lab as makeLab, type DomainEmbedding, type EmbedOptions } from "../lab";
+import type { DomainClassifier } from "../../data/classifier";
 import type { FlexModel } from "../model";
 import { compare, type Comparable, type ComparisonResult } from "../compare";
 import { denseExpert, type DenseExpert } from "./dense";
 import { naiveMerge, btx } from "./upcycle";
 import { soup } from "./soup";
 import { Btm, LikelihoodSoup, PromptRouting } from "./ensembles";
-import { unrestrictedMoE, type MoeBudget } from "./moe";
+import { unrestrictedBudget, unrestrictedMoE, type MoeBudget } from "./moe";
 import { flexolmoVariants } from "./variants";
 
 export interface StudyOptions {
@@ -55,15 +62,48 @@ export interface StudyResult {
   seconds: number;
 }
 
+/** Warm-up of a phase: this fraction of its steps (at least 1). FlexOlmo warms up ~2 000 of ~12 500 expert steps (16 %). */
+export const WARMUP_FRACTION = 0.1;
+
+/**
+ * A lab identical to `base` except for its LR schedule. It shares the data and delegates the domain
+ * embeddings and the classifier to `base`, so they are computed once (they do not depend on the schedule).
+ */
+class ScheduledLab extends Lab {
+  constructor(
+    private readonly base: Lab,
+    steps: number,
+    warmupFraction: number,
+  ) {
+    super(base.preset, base.seed, base.backend, base.modelConfig, { ...base.trainConfig, steps, warmupSteps: Math.max(1, Math.round(steps * warmupFraction)) }, base.data);
+  }
+
+  override embed(domain: string, opts?: EmbedOptions): Promise<DomainEmbedding> {
+    return this.base.embed(domain, opts);
+  }
+
+  override classifier(): Promise<DomainClassifier> {
+    return this.base.classifier();
+  }
+}
+
+/** `base` with an LR schedule spanning `steps` (cosine, `warmupFraction` of them warm-up). */
+export function withSchedule(base: Lab, steps: number, warmupFraction = WARMUP_FRACTION): Lab {
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`withSchedule: steps must be a positive integer (got ${steps}).`);
+  if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new Error(`withSchedule: warmupFraction must be in [0, 1) (got ${warmupFraction}).`);
+  return new ScheduledLab(base, steps, warmupFraction);
+}
+
 export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const t0 = performance.now();
   const log = o.log;
-  const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
+  const pubLab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
+  const scheduled = withSchedule(pubLab, o.publicSteps);
   for (const d of o.domains) {
-    lab.data.checkDomain(d);
+    pubLab.data.checkDomain(d);
     if (d === "public") throw new Error('The study\'s domains are the closed ones; "public" is always included.');
   }
-  log(`backend ${lab.backend.name}; preset ${o.preset}; domains ${o.domains.join(", ")}; seed ${o.seed}`);
+  log(`backend ${pubLab.backend.name}; preset ${o.preset}; domains ${o.domains.join(", ")}; seed ${o.seed}`);
   const build: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -74,8 +114,12 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     return r;
   };
   const signal = o.signal;
-  const pub = lab.publicModel();
-  await timed(`public model (${o.publicSteps} steps)`, () => pub.train({ steps: o.publicSteps, signal }));
+  const trained = scheduled.publicModel();
+  await timed(`public model (${o.publicSteps} steps)`, () => trained.train({ steps: o.publicSteps, signal }));
+  // Dense experts and owners train under a schedule spanning expertSteps: the public model moves into that lab (same weights).
+  const lab = withSchedule(pubLab, o.expertSteps);
+  const pub = new PublicModel(lab, trained.snapshot());
+  trained.dispose();
   const dense: DenseExpert[] = [];
   for (const d of o.domains) dense.push(await timed(`dense expert ${d} (${o.expertSteps} steps)`, () => denseExpert(lab, pub, d).then(async (e) => (await e.train({ steps: o.expertSteps, signal }), e))));
   const members = [pub, ...dense];
@@ -108,7 +152,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const budgets: StudyResult["budgets"] = {};
   if (!o.skipUnrestricted) {
     for (const match of ["flops", "data"] as const) {
-      const m = await timed(`unrestricted MoE (${match}-matched)`, () => unrestrictedMoE(lab, pub, o.domains, { match, ownerSteps: o.expertSteps, k: o.k, docs }));
+      // Its own schedule spanning its matched budget; `moePub` is a view of the same public weights (never trained or disposed).
+      const moeLab = withSchedule(lab, unrestrictedBudget(lab, o.domains, { match, ownerSteps: o.expertSteps, k: o.k }).steps);
+      const moePub = new PublicModel(moeLab, pub.params);
+      const m = await timed(`unrestricted MoE (${match}-matched)`, () => unrestrictedMoE(moeLab, moePub, o.domains, { match, ownerSteps: o.expertSteps, k: o.k, docs }));
       budgets[match] = m.budget;
       log(`  ${match}-matched: ${m.budget.steps} steps, ${m.budget.dataRatio.toFixed(2)}× data, ${m.budget.flopsRatio.toFixed(2)}× FLOPs of the owners`);
       owned.push(m);
