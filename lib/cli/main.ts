@@ -9,8 +9,7 @@
  * (unknown command or flag, bad flag value). Commands live in `lib/cli/commands/` and are found
  * by `registry.ts`; the backend a command computes on is printed to stderr.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { packageVersion } from "../util/package";
 import { type FlagSpec, UsageError, formatCommandHelp, parseArgs, suggest } from "./args";
 import { type CliIO, type Command, getCommand, listCommands } from "./registry";
 
@@ -43,18 +42,6 @@ function globalHelp(): string {
   ].join("\n");
 }
 
-/** The package version: the nearest package.json named flexolmo-lab above this file. */
-function version(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    try {
-      const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf-8")) as { name?: string; version?: string };
-      if (pj.name === "flexolmo-lab") return String(pj.version);
-    } catch {
-      // no (readable) package.json here; keep walking up
-    }
-    if (path.dirname(dir) === dir) return "unknown";
-  }
-}
 
 /** Run the CLI with `argv` (without `node` and the script path). Resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
@@ -69,7 +56,7 @@ export async function main(argv: string[], io: CliIO = { stdout: (s) => process.
     return 0;
   }
   if (name === "--version" || name === "-V") {
-    io.stdout(`${version()}\n`);
+    io.stdout(`${packageVersion()}\n`);
     return 0;
   }
   const cmd = getCommand(name);

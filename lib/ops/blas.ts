@@ -23,7 +23,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
-import { sizeOf, TensorInfo, WasmBackendLike } from "./raw";
+import { packageRoot } from "../util/package";
+import { broadcastBatch, sizeOf, TensorInfo, WasmBackendLike } from "./raw";
 
 interface BlasAddon {
   sgemm(heap: Float32Array, aOff: number, bOff: number, cOff: number, batch: number, strideA: number, strideB: number, m: number, n: number, k: number, transA: number, transB: number): void;
@@ -40,23 +41,6 @@ export interface NativeMatMulStatus {
   /** Why it is not available, and what to do about it. */
   reason?: string;
   addonPath: string;
-}
-
-/** The package root: the folder of the package.json named flexolmo-lab above this file (lib/ or dist/lib/). */
-function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const pj = path.join(dir, "package.json");
-    if (fs.existsSync(pj)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pj, "utf8")) as { name?: string }).name === "flexolmo-lab") return dir;
-      } catch {
-        /* not ours; keep walking up */
-      }
-    }
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, "..", "..", "..");
 }
 
 let addon: BlasAddon | undefined;
@@ -111,13 +95,8 @@ export function batchMatMulBlas(args: { inputs: tf.NamedTensorInfoMap; backend: 
   }
   const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
   const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
-  // Broadcasting as in wasm-kernels.ts: equal batches, or one side is a single matrix.
-  let outer: number[];
-  if (batchA === batchB && outerA.join() === outerB.join()) outer = outerA;
-  else if (batchA === 1) outer = outerB;
-  else if (batchB === 1) outer = outerA;
-  else if (batchA === batchB && outerA.length !== outerB.length) outer = outerA.length >= outerB.length ? outerA : outerB;
-  else throw new Error(`BatchMatMul (BLAS): cannot broadcast batch shapes [${outerA}] and [${outerB}]`);
+  const outer = broadcastBatch(outerA, outerB);
+  if (!outer) throw new Error(`BatchMatMul (BLAS): cannot broadcast batch shapes [${outerA}] and [${outerB}]`);
   const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput([...outer, M, N], "float32");
   if (batch * M * N === 0) return out;

@@ -39,6 +39,20 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * The batch shape of a batched matMul's output, or undefined when the two batch shapes cannot be
+ * combined. Supported: equal batch shapes, or one side has a single matrix. (TF.js's general
+ * broadcast of multi-axis batch shapes is not supported by the stock wasm kernel either.)
+ */
+export function broadcastBatch(outerA: number[], outerB: number[]): number[] | undefined {
+  const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
+  if (batchA === batchB && outerA.join() === outerB.join()) return outerA;
+  if (batchA === 1) return outerB;
+  if (batchB === 1) return outerA;
+  if (batchA === batchB && outerA.length !== outerB.length) return outerA.length >= outerB.length ? outerA : outerB;
+  return undefined;
+}
+
 /** A Float32Array/Int32Array view of a wasm tensor (no copy). Re-create after any allocation: the heap may grow and move. */
 export function wasmView(backend: WasmBackendLike, info: TensorInfo): Float32Array | Int32Array {
   const { memoryOffset } = backend.dataIdMap.get(info.dataId);

@@ -29,7 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { batchMatMulBlas, nativeMatMul } from "./blas";
-import { sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
+import { broadcastBatch, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 
 type BmmFn = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, ta: number, tb: number, outId: number) => void;
 
@@ -76,14 +76,8 @@ function batchMatMulWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   }
   const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
   const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
-  // Broadcasting: equal batch shapes, or one side has a single matrix. (TF.js's general broadcast
-  // of multi-axis batch shapes is not supported by the stock wasm kernel either.)
-  let outer: number[];
-  if (batchA === batchB && outerA.join() === outerB.join()) outer = outerA;
-  else if (batchA === 1) outer = outerB;
-  else if (batchB === 1) outer = outerA;
-  else if (batchA === batchB && outerA.length !== outerB.length) outer = outerA.length >= outerB.length ? outerA : outerB;
-  else {
+  const outer = broadcastBatch(outerA, outerB);
+  if (!outer) {
     temps.forEach((t) => backend.disposeData(t.dataId));
     throw new Error(`BatchMatMul (wasm): cannot broadcast batch shapes [${outerA}] and [${outerB}]`);
   }

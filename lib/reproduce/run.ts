@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { packageVersion } from "../util/package";
 import * as tf from "@tensorflow/tfjs";
 import type { Recipe } from "./recipe";
 import { checkRecipe, recipeKey } from "./recipe";
@@ -69,17 +70,6 @@ export function loadSeed(file: string, r: Recipe, log: (l: string) => void): See
   return s;
 }
 
-function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    try {
-      const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf-8")) as { name?: string; version?: string };
-      if (pj.name === "flexolmo-lab") return String(pj.version);
-    } catch {
-      // no package.json here; keep walking up
-    }
-    if (path.dirname(dir) === dir) return "unknown";
-  }
-}
 
 function gitCommit(): string | undefined {
   try {

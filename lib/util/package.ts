@@ -1,0 +1,32 @@
+/**
+ * Where this package lives, found from the running file (lib/… under ts-node-like setups, dist/lib/…
+ * when built, or node_modules/flexolmo-lab/dist/lib/… when installed): the nearest package.json named
+ * flexolmo-lab above it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+function find(): { root: string; version: string } | undefined {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf-8")) as { name?: string; version?: string };
+      if (pj.name === "flexolmo-lab") return { root: dir, version: String(pj.version) };
+    } catch {
+      // no (readable) package.json here; keep walking up
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+let found: ReturnType<typeof find> | null = null;
+const cached = () => (found === null ? (found = find()) : found);
+
+/** The package's root folder (falls back to three levels above this file's folder). */
+export function packageRoot(): string {
+  return cached()?.root ?? path.resolve(__dirname, "..", "..", "..");
+}
+
+/** The package version, or "unknown" when no package.json is found. */
+export function packageVersion(): string {
+  return cached()?.version ?? "unknown";
+}
