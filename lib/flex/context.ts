@@ -5,6 +5,12 @@
 import { loadCorpus, type Corpus } from "../data/corpus";
 import { loadTokenizer, type Tokenizer } from "../data/tokenizer";
 import { checkDomain } from "../data/corpus";
+import type { BackendReport } from "../backend";
+import type { ModelConfig, PresetName } from "../model/config";
+import type { TrainConfig } from "../train/config";
+import type { DomainMix, TokenBatcher, TokenStreams } from "../data/batcher";
+import type { DomainClassifier } from "../data/classifier";
+import type { DomainEmbedding, EmbedOptions } from "./embed";
 
 export interface DataContext {
   corpus: Corpus;
@@ -42,4 +48,28 @@ export function defaultDataContext(): Promise<DataContext> {
     throw e;
   });
   return shared;
+}
+
+/**
+ * What the public model, owners, baselines and router tuning need from a lab: its settings, its
+ * data, seeded batches and the (cached) domain embeddings and classifier. A plain record of values
+ * and functions, so those modules never import the Lab class (which constructs them).
+ */
+export interface LabContext {
+  readonly preset: PresetName;
+  readonly seed: number;
+  readonly backend: BackendReport;
+  /** The dense public model's config (experts = ["public"]). */
+  readonly modelConfig: ModelConfig;
+  /** Optimizer, batch and routing settings; the LR schedule is laid out per `train` call. */
+  readonly trainConfig: TrainConfig;
+  readonly data: DataContext;
+  /** A seeded, resumable batcher over one domain or a weighted mix of the train split. */
+  batches(mix: DomainMix, seed: number, tc?: TrainConfig): Promise<TokenBatcher>;
+  /** Token streams of a split, one per domain. */
+  streams(split: "train" | "valid" | "test", domains: readonly string[]): Promise<TokenStreams>;
+  /** The domain embedding of `domain` (docs/method.md §2.2), cached per lab. */
+  embed(domain: string, opts?: EmbedOptions): Promise<DomainEmbedding>;
+  /** The naive-Bayes domain classifier over the closed domains (cached). */
+  classifier(): Promise<DomainClassifier>;
 }

@@ -176,3 +176,29 @@ export function randomEmbedding(dModel: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** A domain embedding: the vector copied into a router row of every layer (docs/method.md §2.2). */
+export interface DomainEmbedding {
+  domain: string;
+  embedder: EmbedderName;
+  /** Documents it was averaged over. */
+  documents: number;
+  vector: Float32Array;
+  /** sha256 of the vector's bytes: two owners with equal hashes used bit-identical rows. */
+  sha256: string;
+}
+
+/** The public model as the "public" embedder sees it: weights, config and a fingerprint (for caching). */
+export interface EmbeddingModel {
+  params: import("../model/params").ModelParams;
+  config: import("../model/config").ModelConfig;
+  trunkFingerprint(): string;
+}
+
+export interface EmbedOptions {
+  embedder?: EmbedderName;
+  /** Documents to average over (the paper samples 1 000). */
+  docs?: number;
+  /** The public model, for embedder "public". */
+  from?: EmbeddingModel;
+}

@@ -11,16 +11,20 @@
  *   await model.without("math").evaluate();              // opt-out: exact, no retraining
  */
 import { lab } from "./lab";
-import { merge, tuneRouter, selectProxies } from "./tune";
+import { merge } from "./merge";
+import { tuneRouter, selectProxies } from "./tune";
+import { tasks } from "./tasks";
 import { compare } from "./compare";
 
-export const flex = { lab, merge, tuneRouter, selectProxies, compare };
+export const flex = { lab, merge, tuneRouter, selectProxies, tasks, compare };
 
 export { Lab, PublicModel, OwnerExpert, loadOwnerArtifact } from "./lab";
 export type { LabOptions, TrainOptions, OwnerOptions, EmbedOptions, DomainEmbedding } from "./lab";
 export { FlexModel } from "./model";
 export type { EvaluateOptions, GenerateOptions } from "./model";
-export type { FlexMergeOptions, TuneRouterOptions } from "./tune";
+export type { FlexMergeOptions } from "./merge";
+export type { TuneRouterOptions } from "./tune";
+export type { ScheduleRequest } from "../train/session";
 export { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
 export { TrainRecord, InvariantReport } from "./records";
 export { TaskResult } from "./tasks";

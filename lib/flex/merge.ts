@@ -1,5 +1,5 @@
 /**
- * Merging owner experts into one FlexOlmo model — no training (spec §4.1).
+ * Merging owner experts into one FlexOlmo model — no training (docs/method.md §4.1).
  *
  * Every owner trained a 2-expert model [public FFN, own FFN] with router rows [r_pub, r_i] against
  * the same frozen public trunk. Merging stacks the owners' own FFNs after the public FFN and
@@ -9,43 +9,20 @@
  * equal to the public model. An owner whose trunk differs was trained from another public model, or
  * was not frozen properly; mixing it in would silently break opt-out, so we refuse.
  */
-import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../model/config";
-import { validateConfig } from "../model/config";
+import { archDiffs, validateConfig } from "../model/config";
+import { cloneParams, disposeParams } from "../model/model";
 import type { LayerParams, ModelParams } from "../model/params";
-import { paramEntries } from "../model/params";
+import type { DataCard } from "./cards";
+import { FlexModel } from "./model";
+import { loadOwnerArtifact, OwnerExpert, type OwnerArtifact } from "./owner";
+import { PublicModel } from "./public";
+import { tensorHash, trunkHashes } from "./trunk";
+import type { BiasMode } from "./view";
 
-/** sha256 over dtype, shape and the raw little-endian bytes: equal hashes ⇔ bit-identical tensors. */
-export function tensorHash(t: tf.Tensor): string {
-  const h = createHash("sha256");
-  h.update(`${t.dtype}:${t.shape.join("x")}:`);
-  const data = t.dataSync();
-  h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  return h.digest("hex");
-}
-
-/** Names of the shared trunk: everything that is not part of the MoE block (router, bias, experts). */
-export function isTrunkParam(name: string): boolean {
-  return !/\.mlp\./.test(name);
-}
-
-/** sha256 of every shared-trunk tensor, keyed by canonical name. */
-export function trunkHashes(p: ModelParams): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of paramEntries(p)) if (isTrunkParam(e.name)) out.set(e.name, tensorHash(e.tensor));
-  return out;
-}
-
-/** One owner's artefact: the only thing that leaves the owner's site (spec §3, step 5). */
-export interface OwnerArtifact {
-  /** Expert name, usually the domain ("math"). Must be unique within a merge. */
-  name: string;
-  /** The owner's 2-expert config: experts = ["public", name]. */
-  config: ModelConfig;
-  /** The owner's 2-expert parameters: expert 0 = public FFN (frozen), expert 1 = own FFN. */
-  params: ModelParams;
-}
+export type { OwnerArtifact };
+export { isTrunkParam, tensorHash, trunkHashes } from "./trunk";
 
 export interface MergeResult {
   config: ModelConfig;
@@ -59,10 +36,8 @@ export interface MergeResult {
 }
 
 /** Configs must agree on every architectural field except the expert list and top-k. */
-const ARCH_FIELDS = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFf", "maxSeqLen", "ropeTheta", "rmsNormEps"] as const;
-
 export function checkCompatible(a: ModelConfig, b: ModelConfig, what: string): void {
-  const diffs = ARCH_FIELDS.filter((f) => a[f] !== b[f]).map((f) => `${f}: ${a[f]} vs ${b[f]}`);
+  const diffs = archDiffs(a, b);
   if (diffs.length) throw new Error(`Cannot merge ${what}: its architecture differs from the public model's (${diffs.join(", ")}).`);
 }
 
@@ -143,5 +118,58 @@ function rowHash(router: tf.Tensor2D, row: number): string {
     return tensorHash(r);
   } finally {
     r.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fluent merge
+
+export interface FlexMergeOptions {
+  /** Experts per token (default: half the experts, rounded up — the paper's 4 of 8). */
+  k?: number;
+  /** Keep the learned expert bias at inference (paper) or drop it (released model). Default "keep". */
+  bias?: BiasMode;
+  /** Renormalise the top-k weights (FlexOlmo: false). */
+  normTopk?: boolean;
+}
+
+export type OwnerInput = OwnerExpert | string | (OwnerArtifact & { card?: DataCard });
+
+/**
+ * Merge the public model with owner experts (objects, or directories written by `owner.save`).
+ * Stacks the FFNs and concatenates the router rows — no training. Refuses owners whose shared
+ * trunk differs from `pub` (naming the tensor), duplicate names, and incompatible configs.
+ * The merged model owns copies of its tensors.
+ */
+export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opts: FlexMergeOptions = {}): Promise<FlexModel> {
+  if (!(pub instanceof PublicModel)) throw new Error("merge: the first argument must be the public model (lab.publicModel()).");
+  if (!Array.isArray(owners) || owners.length === 0) throw new Error("merge: pass at least one owner expert, e.g. merge(pub, [math, code]).");
+  const loaded: Array<OwnerArtifact & { card?: DataCard }> = [];
+  const toDispose: ModelParams[] = [];
+  try {
+    for (const o of owners) {
+      if (o instanceof OwnerExpert) loaded.push(o.artifact());
+      else if (typeof o === "string") {
+        const a = await loadOwnerArtifact(o);
+        toDispose.push(a.params);
+        loaded.push(a);
+      } else loaded.push(o);
+    }
+    const m = mergeParams({ config: pub.config, params: pub.params }, loaded, { topK: opts.k, normTopkProb: opts.normTopk });
+    const params = cloneParams(m.params); // the merged model owns its tensors
+    m.created.forEach((t) => t.dispose());
+    const cards: Record<string, DataCard> = { public: pub.card() };
+    for (const o of loaded) if (o.card) cards[o.name] = o.card;
+    return new FlexModel({
+      config: m.config,
+      params,
+      cards,
+      provenance: { kind: "merged", routerTuned: false, trunk: pub.trunkFingerprint() },
+      view: { bias: opts.bias ?? "keep" },
+      label: "flexolmo",
+      data: pub.lab.data,
+    });
+  } finally {
+    toDispose.forEach(disposeParams);
   }
 }

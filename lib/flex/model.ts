@@ -11,16 +11,17 @@ import type { ModelParams } from "../model/params";
 import { forward, type RouterTelemetry } from "../model/model";
 import { Rng } from "../model/rng";
 import { softmaxCrossEntropy } from "../ops";
-import { evalBatches, inputsAndTargets, tokenStreams } from "../data/batcher";
 import type { Tokenizer } from "../data/tokenizer";
+import { saveCheckpoint } from "../io/checkpoint";
 import { DataContext, defaultDataContext } from "./context";
 import { DataCard, optOutGuarantee, optOutNote, OptOutGuarantee, Provenance } from "./cards";
+import { defaultEvalDomains, evaluateWindows, type ScoreBatch, type WindowEvalOptions } from "./evaluate";
+import { scoreOptions } from "./likelihood";
 import { BiasMode, checkView, includedNames, viewOnly, ViewSpec, viewWithout } from "./view";
-import { EvalResult, EvalRow, GenerateResult, AttributionResult, ManifestResult } from "./results";
-import type { Lab } from "./lab";
-import type { TuneRouterOptions } from "./tune";
+import { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
 import type { TrainRecord } from "./records";
-import type { TaskOptions, TaskResult } from "./tasks";
+
+export { defaultEvalDomains } from "./evaluate";
 
 export interface FlexModelInit {
   config: ModelConfig;
@@ -31,26 +32,12 @@ export interface FlexModelInit {
   /** A short label for tables ("public", "flexolmo", "flexolmo − news"). */
   label?: string;
   data?: DataContext;
-  /** The lab that built it (router tuning needs its data and training settings). */
-  lab?: Lab;
   /** For router-tuned models: the tuning run and the proxy documents it used. */
   tuning?: { record: TrainRecord; proxies: Record<string, string[]> };
 }
 
-export interface EvaluateOptions {
-  /** Domains to evaluate (default: every domain that has an expert in the full model, plus public). */
-  domains?: readonly string[];
-  /** Corpus split (default "test"). */
-  split?: "train" | "valid" | "test";
-  /** Windows per domain (evenly spaced across the split); default 32, enough for ±2 % perplexity at toy scale. */
-  maxWindows?: number;
-  /** Context per window (default: the model's training context from the data context, else 128). */
-  seqLen?: number;
-  /** Rows per forward pass (default 16). */
-  batchSize?: number;
-  /** A model to compare against: the result gains its perplexities and the relative improvement. */
-  reference?: FlexModel;
-}
+/** Options of `evaluate` (see ./evaluate.ts); `reference` adds that model's perplexities and the relative improvement. */
+export type EvaluateOptions = WindowEvalOptions;
 
 export interface GenerateOptions {
   maxTokens?: number;
@@ -70,8 +57,6 @@ export class FlexModel {
   readonly label: string;
   /** The corpus/tokenizer this model evaluates on (undefined: the shipped ones, loaded on demand). */
   readonly data?: DataContext;
-  /** The lab that built it, when known (router tuning and baselines need its settings). */
-  readonly lab?: Lab;
   readonly tuning?: { record: TrainRecord; proxies: Record<string, string[]> };
 
   constructor(init: FlexModelInit) {
@@ -87,14 +72,13 @@ export class FlexModel {
     checkView(this.config.experts, this.view);
     this.label = init.label ?? (init.provenance.kind === "public" ? "public" : "flexolmo");
     this.data = init.data;
-    this.lab = init.lab;
     this.tuning = init.tuning;
     Object.freeze(this.view.include);
     Object.freeze(this);
   }
 
   private with(view: ViewSpec, label: string): FlexModel {
-    return new FlexModel({ config: this.config, params: this.params, cards: this.cards, provenance: this.provenance, view, label, data: this.data, lab: this.lab, tuning: this.tuning });
+    return new FlexModel({ config: this.config, params: this.params, cards: this.cards, provenance: this.provenance, view, label, data: this.data, tuning: this.tuning });
   }
 
   /** Every expert of the full model, in router-row order. */
@@ -141,16 +125,6 @@ export class FlexModel {
     return this.with(this.view, label);
   }
 
-  /**
-   * Router tuning on public proxy data (spec §4.2): returns a NEW model; this one is untouched.
-   * Afterwards opt-out is approximate, and every view and report of the tuned model says so.
-   */
-  async tuneRouter(opts: TuneRouterOptions): Promise<FlexModel> {
-    if (!this.lab) throw new Error("tuneRouter needs the lab this model came from (merge it with flex.merge(pub, owners) from a lab).");
-    const { tuneRouter } = await import("./tune");
-    return tuneRouter(this, this.lab, opts);
-  }
-
   /** Logits [B, T, V] under this view. The caller disposes the tensor (or wraps the call in tf.tidy). */
   logits(ids: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => forward(this.params, this.config, ids, this.forwardOptions()).logits);
@@ -177,62 +151,36 @@ export class FlexModel {
    * Per-domain perplexity on a corpus split: deterministic (evenly spaced windows, in order) and
    * batched. With `reference`, also that model's perplexities and the relative improvement.
    */
-  async evaluate(opts: EvaluateOptions = {}): Promise<EvalResult> {
-    const ctx = await this.ctx();
-    const split = opts.split ?? "test";
-    const domains = opts.domains ?? defaultEvalDomains(this.config.experts, ctx);
-    if (domains.length === 0) throw new Error("evaluate: no domains given; pass e.g. { domains: [\"math\", \"public\"] }.");
-    for (const d of domains) ctx.checkDomain(d);
-    const seqLen = Math.min(opts.seqLen ?? ctx.seqLen, this.config.maxSeqLen);
-    const t0 = performance.now();
-    const streams = await tokenStreams(ctx.corpus, ctx.tokenizer, { split, domains });
-    const rows: EvalRow[] = [];
-    const sums = new Map<string, { loss: number; tokens: number }>();
-    for (const batch of evalBatches(streams, { batchSize: opts.batchSize ?? 16, seqLen, domains, maxWindows: opts.maxWindows ?? 32 })) {
-      const { inputs, targets } = inputsAndTargets(batch);
-      const B = batch.batchSize, T = batch.seqLen;
-      const lossT = tf.tidy(() => {
-        const ids = tf.tensor2d(inputs, [B, T], "int32");
-        const logits = forward(this.params, this.config, ids, this.forwardOptions()).logits; // [B, T, V]
-        return softmaxCrossEntropy(tf.reshape(logits, [B * T, this.config.vocabSize]) as tf.Tensor2D, targets); // mean over B·T
-      });
-      const loss = (await lossT.data())[0];
-      lossT.dispose();
-      const d = batch.domains[0]; // eval batches never mix domains
-      const s = sums.get(d) ?? { loss: 0, tokens: 0 };
-      s.loss += loss * B * T;
-      s.tokens += B * T;
-      sums.set(d, s);
-      await new Promise((r) => setImmediate(r)); // keep the kernel responsive
-    }
-    for (const d of domains) {
-      const s = sums.get(d);
-      if (!s || s.tokens === 0) throw new Error(`evaluate: the ${split} split of "${d}" has too few tokens for one window of ${seqLen + 1}.`);
-      const loss = s.loss / s.tokens;
-      rows.push({ domain: d, tokens: s.tokens, loss, ppl: Math.exp(loss) });
-    }
-    let reference: EvalResult | undefined;
-    if (opts.reference) reference = await opts.reference.evaluate({ ...opts, reference: undefined, domains });
-    return new EvalResult({
-      model: this.label,
-      experts: this.experts,
-      optOut: this.optOut,
-      split,
-      seqLen,
-      rows,
-      reference,
-      seconds: (performance.now() - t0) / 1000,
-    });
+  evaluate(opts: EvaluateOptions = {}): Promise<EvalResult> {
+    return evaluateWindows(
+      {
+        label: this.label,
+        experts: this.experts,
+        optOut: this.optOut,
+        data: this.data,
+        maxSeqLen: this.config.maxSeqLen,
+        defaultDomains: (ctx) => defaultEvalDomains(this.config.experts, ctx),
+        score: (b) => this.batchNll(b),
+      },
+      opts,
+    );
   }
 
-  /**
-   * Toy downstream tasks scored by likelihood: multiple-choice cloze per domain, and math
-   * answer choice (ordinary and held-out family). See lib/flex/tasks.ts.
-   */
-  async tasks(opts: TaskOptions & { domains?: readonly string[] } = {}): Promise<TaskResult> {
-    const ctx = await this.ctx();
-    const { runTasks } = await import("./tasks");
-    return runTasks(this, ctx, opts.domains ?? defaultEvalDomains(this.config.experts, ctx), opts);
+  /** Summed NLL of a batch's targets: the training loss op's mean × B·T. */
+  private async batchNll(b: ScoreBatch): Promise<number> {
+    const lossT = tf.tidy(() => {
+      const ids = tf.tensor2d(b.inputs, [b.B, b.T], "int32");
+      const logits = forward(this.params, this.config, ids, this.forwardOptions()).logits; // [B, T, V]
+      return softmaxCrossEntropy(tf.reshape(logits, [b.B * b.T, this.config.vocabSize]) as tf.Tensor2D, b.targets); // mean over B·T
+    });
+    const loss = (await lossT.data())[0];
+    lossT.dispose();
+    return loss * b.B * b.T;
+  }
+
+  /** Log-likelihood of each option after `context` (the toy tasks' scorer; one forward pass over the options). */
+  scoreOptions(context: number[], options: number[][]): Promise<number[]> {
+    return scoreOptions(this, context, options);
   }
 
   /** Sample a continuation. Deterministic for a seed; temperature 0 is greedy. */
@@ -275,7 +223,6 @@ export class FlexModel {
    * Hugging Face FlexOlmo checkpoint that transformers and `flexolmo logits` can open.
    */
   async save(dir: string): Promise<void> {
-    const { saveCheckpoint } = await import("../io/checkpoint");
     await saveCheckpoint(dir, {
       config: { ...this.config, topK: this.view.topK },
       params: this.params,
@@ -304,13 +251,6 @@ export class FlexModel {
 function missingCard(e: string): DataCard {
   const now = new Date(0).toISOString();
   return { expert: e, owner: "unknown", domain: "unknown", licenses: [], documents: 0, tokensSeen: 0, training: {}, seed: 0, createdAt: now, updatedAt: now };
-}
-
-/** Domains with an expert in the model (those the corpus knows), then public. */
-export function defaultEvalDomains(experts: readonly string[], ctx: DataContext): string[] {
-  const ds = experts.filter((e) => ctx.domains.includes(e));
-  if (!ds.includes("public") && ctx.domains.includes("public")) ds.push("public");
-  return ds;
 }
 
 /** Generation options with defaults applied and checked (shared by every model kind that generates). */

@@ -6,8 +6,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PresetName } from "../model/config";
 import { textTable } from "./results";
-import { lab as makeLab, OwnerExpert } from "./lab";
-import { merge } from "./tune";
+import { lab as makeLab } from "./lab";
+import { merge } from "./merge";
+import { PAPER_OWNER, trainOwners } from "./recipe";
+import { tasks as runToyTasks } from "./tasks";
+import { tuneRouter } from "./tune";
 import type { EvalResult } from "./results";
 import type { TaskResult } from "./tasks";
 import type { FlexModel } from "./model";
@@ -83,7 +86,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     evals.push(r);
     o.log(indent(r.toString()));
     if (withTasks) {
-      const t = await m.tasks({ domains: evalDomains, n: o.evalWindows * 2 });
+      const t = await runToyTasks(m, { domains: evalDomains, n: o.evalWindows * 2 });
       tasks.push(t);
       o.log(indent(t.toString()));
     }
@@ -96,17 +99,20 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const pubModel = pub.model();
   await stage("evaluate the public model", () => ev(pubModel, undefined, true));
 
-  const owners: OwnerExpert[] = [];
   const invariants: Record<string, boolean> = {};
-  for (const d of o.domains) {
-    const owner = lab.owner(d, { from: pub });
-    await stage(`owner "${d}": ${o.ownerSteps} steps of coordinated training`, () => owner.train({ steps: o.ownerSteps, signal: o.signal, onProgress: progress(d, o.ownerSteps) }));
-    const inv = owner.invariants();
-    invariants[d] = inv.ok;
-    o.log(`  ${inv.toString().split("\n")[0]}`);
-    await owner.save(path.join(o.out, "owners", d));
-    owners.push(owner);
-  }
+  const owners = await stage(`owners ${o.domains.join(", ")}: ${o.ownerSteps} steps of coordinated training each`, () =>
+    trainOwners(lab, pub, o.domains, PAPER_OWNER, o.ownerSteps, {
+      signal: o.signal,
+      log: (l) => o.log(`  ${l}`),
+      onProgress: (d) => progress(d, o.ownerSteps),
+      after: async (owner) => {
+        const inv = owner.invariants();
+        invariants[owner.domain] = inv.ok;
+        o.log(`  ${inv.toString().split("\n")[0]}`);
+        await owner.save(path.join(o.out, "owners", owner.domain));
+      },
+    }),
+  );
 
   const merged = await stage("merge (stack FFNs, concatenate router rows)", () => merge(pub, owners, { k: o.k }));
   await merged.save(path.join(o.out, "merged"));
@@ -115,7 +121,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   let tuned: FlexModel | undefined;
   if (o.routerSteps > 0) {
-    tuned = await stage(`router tuning: ${o.routerSteps} steps on public proxies`, () => merged.tuneRouter({ steps: o.routerSteps, signal: o.signal }));
+    tuned = await stage(`router tuning: ${o.routerSteps} steps on public proxies`, () => tuneRouter(merged, lab, { steps: o.routerSteps, signal: o.signal }));
     await tuned.save(path.join(o.out, "merged-rt"));
     await stage("evaluate the router-tuned model", () => ev(tuned!, pubModel, true));
   }

@@ -10,9 +10,9 @@
  *   so picking right means reading the numbers. Reported separately for the held-out family,
  *   which never appears in training (the analogue of Math2's generalisation).
  */
-import * as tf from "@tensorflow/tfjs";
-import { createHash } from "node:crypto";
-import type { DataContext } from "./context";
+import { sha256u32 } from "../util/hash";
+import { defaultDataContext, type DataContext } from "./context";
+import { defaultEvalDomains } from "./evaluate";
 import type { FlexModel } from "./model";
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { barChart } from "../display/charts";
@@ -45,35 +45,14 @@ interface Item {
 
 /** Deterministic order of documents (by id hash), independent of the corpus row order. */
 function ordered<T extends { id: string }>(docs: T[], salt: string): T[] {
-  const key = (d: T) => createHash("sha256").update(`${salt}:${d.id}`).digest().readUInt32BE(0);
+  const key = (d: T) => sha256u32(`${salt}:${d.id}`);
   return docs.map((d) => ({ d, k: key(d) })).sort((a, b) => a.k - b.k || (a.d.id < b.d.id ? -1 : 1)).map((x) => x.d);
-}
-
-/** Sum of log p(option | context) for every option, one batched forward pass per item. */
-async function optionLogLiks(model: FlexModel, item: Item): Promise<number[]> {
-  const len = Math.max(...item.options.map((o) => o.length));
-  const T = item.context.length + len;
-  const rows = item.options.map((o) => [...item.context, ...o, ...new Array(len - o.length).fill(0)]);
-  const ids = tf.tensor2d(Int32Array.from(rows.flat()), [rows.length, T], "int32");
-  const lp = tf.tidy(() => tf.logSoftmax(model.logits(ids), -1)); // [K, T, V]
-  ids.dispose();
-  const data = (await lp.data()) as Float32Array;
-  lp.dispose();
-  const V = model.config.vocabSize;
-  return item.options.map((o, r) => {
-    let s = 0;
-    for (let j = 0; j < o.length; j++) {
-      const pos = item.context.length - 1 + j; // logits at pos predict token pos + 1
-      s += data[(r * T + pos) * V + o[j]];
-    }
-    return s;
-  });
 }
 
 async function score(model: FlexModel, task: string, items: Item[], choices: number): Promise<TaskScore> {
   let correct = 0;
   for (const it of items) {
-    const ll = await optionLogLiks(model, it);
+    const ll = await model.scoreOptions(it.context, it.options);
     if (ll.every((v, j) => j === it.answer || v < ll[it.answer])) correct++; // strict: ties count as wrong
     await new Promise((r) => setImmediate(r));
   }
@@ -129,6 +108,15 @@ export function mathItems(ctx: DataContext, heldout: boolean, o: TaskOptions = {
     if (items.length >= n) break;
   }
   return items.filter((it) => it.context.length + Math.max(...it.options.map((x) => x.length)) <= 256);
+}
+
+/**
+ * The toy tasks of a model: cloze for each of `domains` (default: its experts' domains and public),
+ * math answers when math is among them.
+ */
+export async function tasks(model: FlexModel, opts: TaskOptions & { domains?: readonly string[] } = {}): Promise<TaskResult> {
+  const ctx = model.data ?? (await defaultDataContext());
+  return runTasks(model, ctx, opts.domains ?? defaultEvalDomains(model.config.experts, ctx), opts);
 }
 
 /** Run the toy tasks for `domains` (cloze each; math answers when math is among them). */

@@ -1,69 +1,23 @@
 /**
- * Merging owners into a FlexModel, and the optional router tuning on public proxy data (spec §4).
+ * The optional router tuning on public proxy data (docs/method.md §4.2): a free function over a
+ * merged model and the lab context it came from (`flex.tuneRouter(model, lab, { steps })`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { cloneParams, disposeParams } from "../model/model";
+import { cloneParams } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { routerTuningSpec } from "../train/freeze";
-import { Trainer } from "../train/trainer";
+import { resumable, TrainingSession } from "../train/session";
 import { TokenBatcher, tokenStreams, joinWithEos } from "../data/batcher";
-import type { DataCard } from "./cards";
-import { Lab, OwnerExpert, PublicModel, loadOwnerArtifact, resumable } from "./lab";
-import { mergeParams, OwnerArtifact } from "./merge";
+import type { LabContext } from "./context";
 import { FlexModel } from "./model";
-import type { BiasMode } from "./view";
 import { TrainRecord } from "./records";
-import { kernelAbortSignal } from "../display/kernel-signal";
-
-export interface FlexMergeOptions {
-  /** Experts per token (default: half the experts, rounded up — the paper's 4 of 8). */
-  k?: number;
-  /** Keep the learned expert bias at inference (paper) or drop it (released model). Default "keep". */
-  bias?: BiasMode;
-  /** Renormalise the top-k weights (FlexOlmo: false). */
-  normTopk?: boolean;
-}
-
-type OwnerInput = OwnerExpert | string | (OwnerArtifact & { card?: DataCard });
 
 /**
- * Merge the public model with owner experts (objects, or directories written by `owner.save`).
- * Stacks the FFNs and concatenates the router rows — no training. Refuses owners whose shared
- * trunk differs from `pub` (naming the tensor), duplicate names, and incompatible configs.
- * The merged model owns copies of its tensors.
+ * Warm-up of a router-training run: 10 % of its steps, at most 100 (FlexOlmo's router-tuning
+ * script). BTX's router training uses the same rule.
  */
-export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opts: FlexMergeOptions = {}): Promise<FlexModel> {
-  if (!(pub instanceof PublicModel)) throw new Error("merge: the first argument must be the public model (lab.publicModel()).");
-  if (!Array.isArray(owners) || owners.length === 0) throw new Error("merge: pass at least one owner expert, e.g. merge(pub, [math, code]).");
-  const loaded: Array<OwnerArtifact & { card?: DataCard }> = [];
-  const toDispose: ModelParams[] = [];
-  try {
-    for (const o of owners) {
-      if (o instanceof OwnerExpert) loaded.push(o.artifact());
-      else if (typeof o === "string") {
-        const a = await loadOwnerArtifact(o);
-        toDispose.push(a.params);
-        loaded.push(a);
-      } else loaded.push(o);
-    }
-    const m = mergeParams({ config: pub.config, params: pub.params }, loaded, { topK: opts.k, normTopkProb: opts.normTopk });
-    const params = cloneParams(m.params); // the merged model owns its tensors
-    m.created.forEach((t) => t.dispose());
-    const cards: Record<string, DataCard> = { public: pub.card() };
-    for (const o of loaded) if (o.card) cards[o.name] = o.card;
-    return new FlexModel({
-      config: m.config,
-      params,
-      cards,
-      provenance: { kind: "merged", routerTuned: false, trunk: pub.trunkFingerprint() },
-      view: { bias: opts.bias ?? "keep" },
-      label: "flexolmo",
-      data: pub.lab.data,
-      lab: pub.lab,
-    });
-  } finally {
-    toDispose.forEach(disposeParams);
-  }
+export function routerWarmup(steps: number): number {
+  return Math.min(100, Math.max(1, Math.floor(steps / 10)));
 }
 
 export interface TuneRouterOptions {
@@ -83,10 +37,10 @@ export interface ProxySelection {
 }
 
 /**
- * Public train documents that the domain classifier rates most like each owner domain (spec §4.2).
+ * Public train documents that the domain classifier rates most like each owner domain (docs/method.md §4.2).
  * Ranking is by the classifier's log posterior of that domain; ties break by document id.
  */
-export async function selectProxies(lab: Lab, domains: readonly string[], perDomain: number): Promise<ProxySelection & { texts: Record<string, string[]> }> {
+export async function selectProxies(lab: Pick<LabContext, "classifier" | "data">, domains: readonly string[], perDomain: number): Promise<ProxySelection & { texts: Record<string, string[]> }> {
   const clf = await lab.classifier();
   const pubDocs = lab.data.corpus.documents({ domain: "public", split: "train" });
   const scored = pubDocs.map((d) => ({ id: d.id, text: d.text, lp: clf.classify(d.text).logProbs }));
@@ -102,11 +56,11 @@ export async function selectProxies(lab: Lab, domains: readonly string[], perDom
 }
 
 /**
- * Router tuning (spec §4.2): experts, trunk and head frozen; every router row (r_pub included)
+ * Router tuning (docs/method.md §4.2): experts, trunk and head frozen; every router row (r_pub included)
  * and bias trains, on a uniform mix of the public split and each owner's public proxies.
  * Returns a NEW model (the input is untouched) whose provenance says opt-out is now approximate.
  */
-export async function tuneRouter(model: FlexModel, lab: Lab, opts: TuneRouterOptions): Promise<FlexModel> {
+export async function tuneRouter(model: FlexModel, lab: LabContext, opts: TuneRouterOptions): Promise<FlexModel> {
   if (!opts || !Number.isInteger(opts.steps) || opts.steps < 1) throw new Error("tuneRouter: pass { steps: N } with N ≥ 1.");
   const owners = model.config.experts.slice(1);
   if (owners.length === 0) throw new Error("tuneRouter: the model has no owner experts to route between.");
@@ -117,19 +71,19 @@ export async function tuneRouter(model: FlexModel, lab: Lab, opts: TuneRouterOpt
   const streams = { ...(await tokenStreams(lab.data.corpus, tok, { split: "train", domains: ["public"] })) };
   for (const [dom, texts] of Object.entries(sel.texts)) streams[`proxy:${dom}`] = joinWithEos(await tok.encodeBatch(texts), tok.eosId);
   const mix = Object.fromEntries(Object.keys(streams).map((k) => [k, 1]));
-  const tc = { ...lab.trainConfig, steps: opts.steps, warmupSteps: Math.min(100, Math.max(1, Math.floor(opts.steps / 10))), lr: opts.lr ?? 2e-3, topK: opts.k ?? model.config.experts.length, include: [...model.view.include], bias: model.view.bias };
+  const tc = { ...lab.trainConfig, lr: opts.lr ?? 2e-3, topK: opts.k ?? model.config.experts.length, include: [...model.view.include], bias: model.view.bias };
   const batcher = new TokenBatcher(streams, { batchSize: tc.batchSize, seqLen: tc.seqLen, seed: (lab.seed + 17) >>> 0, mix });
   // Trunk and experts are shared with the input model (frozen: never replaced); router and bias are copies.
   const params: ModelParams = {
     ...model.params,
     layers: model.params.layers.map((l) => ({ ...l, router: tf.clone(l.router), expertBias: tf.clone(l.expertBias) })),
   };
-  const trainer = new Trainer(params, model.config, tc, resumable(batcher), routerTuningSpec());
+  const session = new TrainingSession("router tuning", async () => ({ params, cfg: model.config, tc, batches: resumable(batcher), spec: routerTuningSpec() }));
   let res;
   try {
-    res = await trainer.steps(opts.steps, { signal: opts.signal ?? kernelAbortSignal() });
+    res = (await session.train({ steps: opts.steps, signal: opts.signal, schedule: { warmupSteps: routerWarmup(opts.steps) } })).result;
   } finally {
-    trainer.dispose();
+    session.dispose();
   }
   // Own every tensor: clone the shared ones too, so disposing the input model cannot break this one.
   const owned = cloneParams(params);
@@ -146,7 +100,6 @@ export async function tuneRouter(model: FlexModel, lab: Lab, opts: TuneRouterOpt
     view: model.view,
     label: `${model.label}+RT`,
     data: lab.data,
-    lab,
     tuning: { record, proxies: sel.proxies },
   });
   return tuned;

@@ -18,6 +18,7 @@ import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { tableText } from "../display/views";
 import { flex } from "../flex";
 import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
+import { ownerOptions } from "../flex/recipe";
 import type { EmbedderName } from "../flex/embed";
 import { MODEL_PRESETS, type PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
@@ -39,26 +40,26 @@ export interface TutorialRecipe {
   ownerBias: number;
   /** Evaluation windows per domain for perplexities (evaluate's maxWindows). */
   evalWindows: number;
-  /** Overrides of the preset's training config, so the LR schedule fits these short runs. */
+  /** Overrides of the preset's training config (batch size; the LR schedule is laid out per train call). */
   train: Partial<TrainConfig>;
 }
 
 /** One recipe per preset. Each value says why. */
 export const TUTORIAL_RECIPES: Record<PresetName, TutorialRecipe> = {
   // CI: every notebook runs in seconds; the numbers mean nothing, the code paths are all exercised.
-  tiny: { publicSteps: 30, ownerSteps: 15, owners: ["math", "code", "news"], docs: 50, k: 2, ownerBias: -2, evalWindows: 4, train: { batchSize: 4, steps: 60, warmupSteps: 3 } },
+  tiny: { publicSteps: 30, ownerSteps: 15, owners: ["math", "code", "news"], docs: 50, k: 2, ownerBias: -2, evalWindows: 4, train: { batchSize: 4 } },
   // A 2-core laptop (wasm, ~1 300 tokens/s): ~4 min for the public model, ~1 min per owner.
   //  - batch 8 instead of the preset's 16: more updates per token, which early in training matters more
   //    than a larger batch (not a controlled comparison: 300 × 8 sequences reached public test
   //    perplexity 196, 100 × 16 reached 316);
-  //  - the schedule spans 600 steps and the public model stops at 300, mid-schedule, as the paper's
-  //    public model stops at 1 T tokens of a 5 T schedule; owners restart a fresh warmup from it;
+  //  - every train call lays out its own warm-up + cosine schedule, so the public model and each owner
+  //    end annealed (lib/train/session.ts);
   //  - β₀ = −2: with −1 the owners' rows still won most public tokens (public perplexity −31 % at k = 2,
   //    vs −19 % with −2; math +4.5 % vs +11.9 %; measured with 60-step math and code owners).
-  cpu: { publicSteps: 300, ownerSteps: 60, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 16, train: { batchSize: 8, steps: 600, warmupSteps: 20 } },
+  cpu: { publicSteps: 300, ownerSteps: 60, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 16, train: { batchSize: 8 } },
   // One GPU: the 30 M-parameter preset trained long enough to generate readable text. Untested here
   // (no GPU on the machine these recipes were tuned on); β₀ follows the cpu recipe.
-  gpu: { publicSteps: 2000, ownerSteps: 600, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 32, train: { steps: 4000, warmupSteps: 200 } },
+  gpu: { publicSteps: 2000, ownerSteps: 600, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 32, train: {} },
 };
 
 /** The preset the notebooks use: $FLEXOLMO_PRESET, else "gpu" on a GPU backend, else "cpu". */
@@ -135,7 +136,7 @@ export class Tutorial {
   async owner(domain: string, pub: PublicModel, o: OwnerRecipe = {}): Promise<OwnerExpert> {
     const steps = o.steps ?? this.recipe.ownerSteps;
     const dir = this.ownerDir(domain, pub.trunkFingerprint(), o);
-    const base = { from: pub, docs: this.recipe.docs, init: o.init, bias: o.bias === undefined ? this.recipe.ownerBias : o.bias };
+    const base = ownerOptions(pub, { init: o.init ?? "external", bias: o.bias === undefined ? this.recipe.ownerBias : o.bias, docs: this.recipe.docs });
     if (fs.existsSync(path.join(dir, "config.json"))) {
       const owner = this.lab.owner(domain, { ...base, resume: dir });
       await owner.train({ steps: 0 });
@@ -192,7 +193,7 @@ export class Tutorial {
       ["backend", this.lab.backend.summary],
       ["preset", `${this.preset} (${this.presetSource})`],
       ["model", `d=${this.lab.modelConfig.dModel}, ${this.lab.modelConfig.nLayers} layers, ${this.lab.modelConfig.nHeads} heads, FFN ${this.lab.modelConfig.dFf}, vocab ${this.lab.modelConfig.vocabSize}`],
-      ["training", `batch ${this.lab.trainConfig.batchSize} × ${this.lab.trainConfig.seqLen} tokens, lr ${this.lab.trainConfig.lr}, schedule ${this.lab.trainConfig.steps} steps (warmup ${this.lab.trainConfig.warmupSteps})`],
+      ["training", `batch ${this.lab.trainConfig.batchSize} × ${this.lab.trainConfig.seqLen} tokens, lr ${this.lab.trainConfig.lr}, warm-up + cosine per train call`],
       ["recipe", `public ${r.publicSteps} steps; owners ${r.owners.join(", ")} × ${r.ownerSteps} steps (β₀ = ${r.ownerBias}); k = ${r.k}; ${r.docs} docs per embedding`],
       ["seed", this.lab.seed],
       ["runs", shortPath(this.dir)],

@@ -93,3 +93,15 @@ export function validateConfig(cfg: ModelConfig): void {
   if (!(cfg.rmsNormEps > 0)) problems.push(`rmsNormEps must be > 0 (got ${cfg.rmsNormEps})`);
   if (problems.length) throw new Error(`Invalid model config:\n  - ${problems.join("\n  - ")}`);
 }
+
+/**
+ * The fields two models must agree on to share a tokenizer and a trunk: everything but the expert
+ * list, top-k and top-k renormalisation. One list for merge, resume, load and the baselines, so no
+ * path checks less than another.
+ */
+export const ARCH_FIELDS = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFf", "maxSeqLen", "ropeTheta", "rmsNormEps"] as const;
+
+/** The architectural fields where `a` differs from `b`, as "field a vs b" phrases (empty: same architecture). */
+export function archDiffs(a: ModelConfig, b: ModelConfig): string[] {
+  return ARCH_FIELDS.filter((f) => a[f] !== b[f]).map((f) => `${f} ${a[f]} vs ${b[f]}`);
+}

@@ -9,25 +9,27 @@
  * What is trained per table (its training depends on the domain set): the BTX router, the router
  * tuning (FlexOlmo RT) and the two unrestricted MoEs.
  *
- * Each training phase has its own LR schedule spanning exactly its steps (warm-up = a fraction of
- * them): the lab's schedule is set per phase by a lab that differs only in its training config.
- * (Without this an owner trained 60 steps under a schedule laid out for 2 000 steps never leaves
- * its warm-up: the flaw of the earlier `flexolmo compare` run.)
+ * Each training phase has its own LR schedule spanning exactly its steps (warm-up = the recipe's
+ * fraction of them): every `train` call lays out its own schedule (lib/train/session.ts).
  */
 import { FlexModel } from "../flex/model";
-import { Lab, PublicModel, lab as makeLab, resumable, type OwnerExpert } from "../flex/lab";
-import { withSchedule } from "../flex/baselines/study";
+import { lab as makeLab } from "../flex/lab";
+import type { LabContext } from "../flex/context";
+import type { OwnerExpert } from "../flex/owner";
+import type { PublicModel } from "../flex/public";
+import { trainOwners } from "../flex/recipe";
 import { backendReport } from "../backend";
-import { merge } from "../flex/tune";
+import { merge } from "../flex/merge";
+import { tuneRouter } from "../flex/tune";
 import { denseExpert, type DenseExpert } from "../flex/baselines/dense";
 import { soup } from "../flex/baselines/soup";
 import { Btm, LikelihoodSoup, PromptRouting } from "../flex/baselines/ensembles";
 import { btx, naiveMerge } from "../flex/baselines/upcycle";
 import { unrestrictedBudget, unrestrictedMoE, type MoeBudget, type MoeMatch } from "../flex/baselines/moe";
 import { VARIANTS } from "../flex/baselines/variants";
-import { ownerBatchSeed } from "../flex/baselines/common";
+import { ownerBatchSeed } from "../flex/owner";
 import { ownerTraining } from "../train/config";
-import { Trainer } from "../train/trainer";
+import { resumable, TrainingSession } from "../train/session";
 import type { FreezeSpec } from "../train/freeze";
 import type { TrainRecord } from "../flex/records";
 import { disposeParams } from "../model/model";
@@ -168,10 +170,6 @@ export class Interrupted extends Error {
 
 type Row = FlexModel | Btm | LikelihoodSoup | PromptRouting | { model(): FlexModel; dispose?(): void };
 
-function phaseLab(l: Lab, steps: number, fraction: number): Lab {
-  return withSchedule(l, steps, fraction);
-}
-
 function summary(rec: TrainRecord): { steps: number; first: number; last: number } {
   const h = rec.history;
   const n = Math.max(1, Math.floor(h.length / 10));
@@ -198,20 +196,17 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
   };
   const signal = o.signal;
 
-  // Public model: its own lab, schedule spanning publicSteps.
-  const pubLab = await makeLab({ preset: r.preset, seed, backend: o.backend, model: r.model, train: { ...r.train, steps: r.publicSteps, warmupSteps: warmupFor(r.publicSteps, r.warmupFraction) } });
-  const ctx = pubLab.data;
-  const trained = pubLab.publicModel();
+  // One lab; every phase's schedule spans exactly its own steps (`schedule`).
+  const lab = await makeLab({ preset: r.preset, seed, backend: o.backend, model: r.model, train: r.train });
+  const schedule = { warmupFraction: r.warmupFraction };
+  const ctx = lab.data;
+  const pub = lab.publicModel();
   try {
-    training.public = summary(await timed("public model", () => trained.train({ steps: r.publicSteps, signal })));
+    training.public = summary(await timed("public model", () => pub.train({ steps: r.publicSteps, signal, schedule })));
   } catch (e) {
-    trained.dispose();
+    pub.dispose();
     throw e;
   }
-  // Experts and owners: a lab whose schedule spans expertSteps; the public model moves into it (same weights).
-  const lab = phaseLab(pubLab, r.expertSteps, r.warmupFraction);
-  const pub = new PublicModel(lab, trained.snapshot());
-  trained.dispose();
 
   const dense = new Map<string, DenseExpert>();
   const owners = new Map<string, Map<string, OwnerExpert>>(); // variant → domain → owner
@@ -221,7 +216,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       for (const d of r.table2) {
         const e = await denseExpert(lab, pub, d);
         disposeAll.push(() => e.dispose());
-        training[`dense:${d}`] = summary(await e.train({ steps: r.expertSteps, signal }));
+        training[`dense:${d}`] = summary(await e.train({ steps: r.expertSteps, signal, schedule }));
         dense.set(d, e);
         check();
       }
@@ -231,12 +226,17 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       await timed(`owners (${v.label})`, async () => {
         const m = new Map<string, OwnerExpert>();
         owners.set(key, m);
-        for (const d of r.table2) {
-          const ow = lab.owner(d, { from: pub, init: v.init, bias: v.bias, docs: r.embedDocs });
+        const trainedOwners = await trainOwners(lab, pub, r.table2, { init: v.init, bias: v.bias ?? -1, docs: r.embedDocs }, r.expertSteps, {
+          signal,
+          schedule,
+          after: (ow, rec) => {
+            training[`owner:${key}:${ow.domain}`] = summary(rec);
+            check();
+          },
+        });
+        for (const ow of trainedOwners) {
           disposeAll.push(() => ow.dispose());
-          training[`owner:${key}:${d}`] = summary(await ow.train({ steps: r.expertSteps, signal }));
-          m.set(d, ow);
-          check();
+          m.set(ow.domain, ow);
         }
       });
     }
@@ -248,7 +248,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         return { domain: e.ppl(d), public: e.ppl("public") };
       };
       const partial = async (d: string, spec: FreezeSpec) => {
-        const m = await partialDense(lab, pub, d, r.expertSteps, spec, signal);
+        const m = await partialDense(lab, pub, d, r.expertSteps, r.warmupFraction, spec, signal);
         try {
           return await ev(m, d);
         } finally {
@@ -304,19 +304,17 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         local.push(() => bx.dispose());
         built.set("btx", bx);
         const flex = built.get("flexolmo") as FlexModel;
-        const rt = (await timed(`${name}: router tuning`, () => flex.tuneRouter({ steps: r.rtSteps, signal }))).named(ROW_LABELS["flexolmo-rt"]);
+        const rt = (await timed(`${name}: router tuning`, () => tuneRouter(flex, lab, { steps: r.rtSteps, signal }))).named(ROW_LABELS["flexolmo-rt"]);
         local.push(() => disposeParams(rt.params));
         built.set("flexolmo-rt", rt);
         const budgets = {} as Record<MoeMatch, MoeBudget>;
         for (const match of ["flops", "data"] as const) {
           const key = `moe-${match}`;
           const steps = unrestrictedBudget(lab, domains, { ownerSteps: r.expertSteps, match }).steps;
-          const moeLab = phaseLab(lab, steps, r.warmupFraction);
-          const moePub = new PublicModel(moeLab, pub.params); // a view: the same tensors, never trained or disposed
           const m = await timed(`${name}: unrestricted MoE (${match}-matched, ${steps} steps)`, async () => {
-            const x = await unrestrictedMoE(moeLab, moePub, domains, { match, ownerSteps: r.expertSteps, docs: r.embedDocs, label: ROW_LABELS[key], train: false });
+            const x = await unrestrictedMoE(lab, pub, domains, { match, ownerSteps: r.expertSteps, docs: r.embedDocs, label: ROW_LABELS[key], train: false });
             local.push(() => x.dispose());
-            training[`${name}:${key}`] = summary(await x.train({ steps, signal }));
+            training[`${name}:${key}`] = summary(await x.train({ steps, signal, schedule }));
             return x;
           });
           budgets[match] = m.budget;
@@ -348,7 +346,9 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       if (r.privacySeeds === "first" && seed !== r.seeds[0]) return;
       privacy = await timed("privacy (extraction test)", async () => {
         const docs = extractionDocs(ctx, r.privacy);
-        const over = await overfitModel(pub.snapshot(), pub.config, lab.trainConfig, docs, r.privacy.overfitSteps, ctx, signal);
+        // The over-fitted sanity model keeps the expert phase's schedule (as every earlier study run did).
+        const overTc = { ...lab.trainConfig, steps: r.expertSteps, warmupSteps: warmupFor(r.expertSteps, r.warmupFraction) };
+        const over = await overfitModel(pub.snapshot(), pub.config, overTc, docs, r.privacy.overfitSteps, ctx, signal);
         check();
         try {
           const models = [pub.model().named("public model"), dense.get("math")!.model().named("dense expert: math"), flex.named("FlexOlmo (public + math + educational + code)"), over];
@@ -412,14 +412,14 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
  * The public model continued on `domain` exactly like its dense expert (same batches, same owner
  * optimiser settings, same steps) but with only the parameters in `spec` trainable.
  */
-async function partialDense(lab: Lab, pub: PublicModel, domain: string, steps: number, spec: FreezeSpec, signal?: AbortSignal): Promise<FlexModel> {
+async function partialDense(lab: LabContext, pub: PublicModel, domain: string, steps: number, warmupFraction: number, spec: FreezeSpec, signal?: AbortSignal): Promise<FlexModel> {
   const params = pub.snapshot();
   const tc = { ...ownerTraining(lab.trainConfig), topK: 1 };
-  const trainer = new Trainer(params, pub.config, tc, resumable(await lab.batches(domain, ownerBatchSeed(lab, domain), tc)), { ...spec, routingStats: false });
+  const session = new TrainingSession(`partial:${domain}`, async () => ({ params, cfg: pub.config, tc, batches: resumable(await lab.batches(domain, ownerBatchSeed(lab, domain), tc)), spec, routingStats: false }));
   try {
-    await trainer.steps(steps, { signal });
+    await session.train({ steps, signal, schedule: { warmupFraction } });
   } finally {
-    trainer.dispose();
+    session.dispose();
   }
   return new FlexModel({ config: pub.config, params, provenance: { kind: "public", routerTuned: false }, label: `partial:${domain}`, data: lab.data });
 }
@@ -444,10 +444,10 @@ function rowResult(key: string, ev: { ppl: Record<string, number>; tasks: Record
 }
 
 /** Perplexity per column and accuracy per task of one row. */
-async function evaluateRow(row: Row, cols: readonly string[], tasks: Record<string, TaskItem[]>, names: readonly string[], r: Recipe, ctx: Lab["data"]): Promise<{ ppl: Record<string, number>; tasks: Record<string, number> }> {
+async function evaluateRow(row: Row, cols: readonly string[], tasks: Record<string, TaskItem[]>, names: readonly string[], r: Recipe, ctx: LabContext["data"]): Promise<{ ppl: Record<string, number>; tasks: Record<string, number> }> {
   const opts = { domains: cols, maxWindows: r.evalWindows, split: "test" as const };
   const ev = row instanceof FlexModel || row instanceof Btm || row instanceof LikelihoodSoup || row instanceof PromptRouting ? await row.evaluate(opts) : await row.model().evaluate(opts);
   const ppl = Object.fromEntries(cols.map((d) => [d, ev.ppl(d)]));
-  const acc = await scoreTasks(scorerOf(row, ctx), tasks, names);
+  const acc = await scoreTasks(scorerOf(row), tasks, names);
   return { ppl, tasks: acc };
 }

@@ -14,3 +14,13 @@ export function lrAt(step: number, tc: Pick<TrainConfig, "lr" | "warmupSteps" | 
   const p = Math.min(1, (step - tc.warmupSteps) / span);
   return floor + (peak - floor) * 0.5 * (1 + Math.cos(Math.PI * p));
 }
+
+/**
+ * Where a run's schedule sits on the trainer's step counter: updates `start` … `start + steps − 1`
+ * follow warm-up (`warmupSteps`) then cosine to the floor; later updates stay at the floor.
+ */
+export interface LrSchedule {
+  start: number;
+  steps: number;
+  warmupSteps: number;
+}

@@ -22,7 +22,7 @@ import { BatchSource, checkBatch, drawBatch, isResumable, splitBatch } from "./b
 import { TrainConfig, validateTrainConfig } from "./config";
 import { FreezeSpec, globToRegExp, resolveTrainable, TrainableSlot } from "./freeze";
 import { trainingLoss } from "./loss";
-import { lrAt } from "./schedule";
+import { lrAt, type LrSchedule } from "./schedule";
 
 export interface StepProgress {
   /** Updates done so far (1 after the first step). */
@@ -79,6 +79,11 @@ export interface TrainerState {
   /** Batch position: a resumable source's own state, or how many batches were drawn. */
   batches: { kind: "resumable"; state: unknown; drawn: number } | { kind: "count"; drawn: number };
   trainConfig: TrainConfig;
+  /**
+   * The LR schedule in force (absent in states saved before schedules were per call: then the
+   * schedule is the train config's, starting at step 0).
+   */
+  schedule?: LrSchedule;
 }
 
 export interface TrainerOptions extends FreezeSpec {
@@ -111,6 +116,8 @@ export class Trainer {
   private running = false;
   private disposed = false;
   private readonly fwd: ForwardOptions;
+  /** Where the LR comes from: the train config's schedule from step 0 unless `setSchedule` says otherwise. */
+  private scheduleValue: LrSchedule;
 
   constructor(params: ModelParams, cfg: ModelConfig, trainConfig: TrainConfig, batches: BatchSource, opts: TrainerOptions = {}) {
     validateTrainConfig(trainConfig);
@@ -121,6 +128,7 @@ export class Trainer {
     this.params = params;
     this.cfg = cfg;
     this.trainConfig = { ...trainConfig };
+    this.scheduleValue = { start: 0, steps: trainConfig.steps, warmupSteps: trainConfig.warmupSteps };
     this.batches = batches;
     this.fwd = { include: trainConfig.include, topK: trainConfig.topK, bias: trainConfig.bias, routingStats: opts.routingStats ?? true };
     this.slots = resolveTrainable(params, opts);
@@ -142,6 +150,7 @@ export class Trainer {
       this.v = this.slots.map((s) => tf.clone(r.moments[s.name].v));
       this.stepCount = r.step;
       this.tokenCount = r.tokens;
+      if (r.schedule) this.scheduleValue = { ...r.schedule };
       if (r.batches.kind === "resumable") {
         if (!isResumable(batches)) throw new Error("Trainer: the saved state has a resumable batch position; pass a ResumableBatches source");
         batches.setState(r.batches.state);
@@ -169,6 +178,23 @@ export class Trainer {
   /** Updates done so far. */
   get step(): number {
     return this.stepCount;
+  }
+
+  /** The LR schedule in force (a copy). */
+  get schedule(): LrSchedule {
+    return { ...this.scheduleValue };
+  }
+
+  /**
+   * Lay out a new LR schedule: warm-up then cosine over `steps` updates counted from `start`
+   * (usually the current step). AdamW's moments and bias-correction count carry on unchanged:
+   * only the learning rate follows the new schedule.
+   */
+  setSchedule(s: LrSchedule): void {
+    if (!Number.isInteger(s.start) || s.start < 0) throw new Error(`setSchedule: start must be an integer ≥ 0 (got ${s.start}).`);
+    if (!Number.isInteger(s.steps) || s.steps < 1) throw new Error(`setSchedule: steps must be a positive integer (got ${s.steps}).`);
+    if (!Number.isInteger(s.warmupSteps) || s.warmupSteps < 0 || s.warmupSteps > s.steps) throw new Error(`setSchedule: warmupSteps must be an integer in [0, steps] (got ${s.warmupSteps} of ${s.steps}).`);
+    this.scheduleValue = { ...s };
   }
 
   /** Names of the trainable tensors and how many of their elements train. */
@@ -216,7 +242,8 @@ export class Trainer {
     checkBatch(batch, this.cfg.vocabSize, this.cfg.maxSeqLen);
     const { inputs, targets } = splitBatch(batch);
     const B = batch.batchSize, T = batch.seqLen;
-    const lr = lrAt(this.stepCount, tc);
+    const sch = this.scheduleValue;
+    const lr = lrAt(this.stepCount - sch.start, { lr: tc.lr, minLrRatio: tc.minLrRatio, steps: sch.steps, warmupSteps: sch.warmupSteps });
     const t = this.stepCount + 1; // AdamW bias-correction count
     let ce = NaN, z = 0, lb = 0, loss = NaN, gradNorm = NaN;
     let routing: RoutingStats | undefined;
@@ -291,6 +318,7 @@ export class Trainer {
       moments,
       batches: isResumable(this.batches) ? { kind: "resumable", state: this.batches.getState(), drawn: this.drawn } : { kind: "count", drawn: this.drawn },
       trainConfig: { ...this.trainConfig },
+      schedule: { ...this.scheduleValue },
     };
   }
 

@@ -198,10 +198,10 @@ test("windowed evaluation hands each row only the text before its first target (
       optOut: "exact",
       data: lab.data,
       maxSeqLen: 64,
-      defaultDomains: ["math"],
+      defaultDomains: () => ["math"],
       score: async (b) => {
         for (let i = 0; i < b.B; i++) seen.push({ ctx: b.contexts[i].slice(), first: b.inputs[i * b.T] });
-        return new Float64Array(b.B).fill(b.T); // 1 nat per token ⇒ ppl e
+        return b.B * b.T; // 1 nat per token ⇒ ppl e
       },
     },
     { domains: ["math"], maxWindows: 4, batchSize: 3 },

@@ -106,7 +106,7 @@ test("generation is deterministic for a seed", async () => {
 
 test("router tuning returns a new model marked approximate; the input is untouched", async () => {
   const before = tensorHash(merged.params.layers[0].router);
-  const tuned = await merged.tuneRouter({ steps: 3, proxyDocs: 4 });
+  const tuned = await flex.tuneRouter(merged, lab, { steps: 3, proxyDocs: 4 });
   assert.equal(tensorHash(merged.params.layers[0].router), before);
   assert.notEqual(tensorHash(tuned.params.layers[0].router), before);
   assert.equal(tuned.optOut, "approximate");

@@ -39,8 +39,8 @@ test("math items keep the held-out family apart", () => {
 });
 
 test("task scores are deterministic and bounded; chance is 1/choices", async () => {
-  const a = await pub.model().tasks({ domains: ["code", "math"], n: 6 });
-  const b = await pub.model().tasks({ domains: ["code", "math"], n: 6 });
+  const a = await flex.tasks(pub.model(), { domains: ["code", "math"], n: 6 });
+  const b = await flex.tasks(pub.model(), { domains: ["code", "math"], n: 6 });
   assert.deepEqual(a.toJSON().valueOf(), { ...b.toJSON(), seconds: (a.toJSON() as { seconds: number }).seconds });
   for (const s of a.scores) {
     assert.ok(s.accuracy >= 0 && s.accuracy <= 1);

@@ -90,7 +90,7 @@ test("opt-out matrix: cells equal direct evaluations of without(e); provenance i
   assert.equal(m.ppl[1][0], without.ppl("math"));
   assert.equal(m.delta("code", "math"), (100 * (without.ppl("math") - base.ppl("math"))) / base.ppl("math"));
   assert.match(m.toString(), /Opt-out is exact/);
-  const tuned = await model.tuneRouter({ steps: 1, proxyDocs: 2 });
+  const tuned = await flex.tuneRouter(model, lab, { steps: 1, proxyDocs: 2 });
   const mt = await inspect.optOutMatrix(tuned, { domains: ["math"], ...EVAL });
   assert.equal(mt.guarantee, "approximate");
   assert.match(String(mt[DISPLAY]()["text/html"]), /approximate/);

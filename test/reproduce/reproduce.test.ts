@@ -21,11 +21,10 @@ import { loadSeed, seedFile } from "../../lib/reproduce/run";
 import { Interrupted, rowKeys, runSeed, taskNames, type SeedResult } from "../../lib/reproduce/seed";
 import type { Summary } from "../../lib/reproduce/report";
 import { sampleBatch } from "../../lib/reproduce/privacy";
-import { btmScorer, flexScorer, soupScorer } from "../../lib/reproduce/tasks";
+import { scorerOf } from "../../lib/reproduce/tasks";
 import { Btm, LikelihoodSoup } from "../../lib/flex/baselines/ensembles";
 import * as tf from "@tensorflow/tfjs";
 import { flex } from "../../lib/flex";
-import { withSchedule } from "../../lib/flex/baselines/study";
 import { lrAt } from "../../lib/train/schedule";
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +235,7 @@ test("task scorers: the model's scorer matches a direct log-softmax; BTM of one 
   await pub.train({ steps: 3 });
   const m = pub.model();
   const context = [5, 9, 100, 7], options = [[3, 2], [11], [40, 8]];
-  const got = await flexScorer(m)(context, options);
+  const got = await scorerOf(m)(context, options);
   // Independent: one forward pass per option, log-softmax, sum over the option's tokens.
   for (let r = 0; r < options.length; r++) {
     const ids = [...context, ...options[r]];
@@ -248,7 +247,7 @@ test("task scorers: the model's scorer matches a direct log-softmax; BTM of one 
   const one = new Btm([m], { topK: 2 });
   const two = new LikelihoodSoup([m, m.named("copy")]);
   try {
-    const b = await btmScorer(one)(context, options), w = await soupScorer(two)(context, options);
+    const b = await scorerOf(one)(context, options), w = await scorerOf(two)(context, options);
     for (let r = 0; r < options.length; r++) {
       assert.ok(Math.abs(b[r] - got[r]) < 1e-4, `BTM of one model, option ${r}`);
       assert.ok(Math.abs(w[r] - got[r]) < 1e-4, `soup of two copies, option ${r}`);
@@ -258,21 +257,6 @@ test("task scorers: the model's scorer matches a direct log-softmax; BTM of one 
     two.dispose();
     pub.dispose();
   }
-});
-
-test("withSchedule: a phase's LR schedule spans its own steps (out of warm-up, down to the floor); embeddings are shared", async () => {
-  const lab = await flex.lab({ preset: "tiny", seed: 5, backend: "wasm" });
-  const s = withSchedule(lab, 50, 0.1);
-  assert.equal(s.trainConfig.steps, 50);
-  assert.equal(s.trainConfig.warmupSteps, 5);
-  assert.equal(s.data, lab.data);
-  const tc = s.trainConfig;
-  // lrAt (lib/train/schedule.ts): peak right after warm-up, the cosine floor lr·minLrRatio at the last step.
-  assert.ok(Math.abs(lrAt(5, tc) - tc.lr) < 1e-12 * tc.lr);
-  assert.ok(Math.abs(lrAt(50, tc) - tc.lr * tc.minLrRatio) < 1e-12);
-  const [a, b] = [await s.embed("math", { docs: 3 }), await lab.embed("math", { docs: 3 })];
-  assert.equal(a.sha256, b.sha256);
-  assert.throws(() => withSchedule(lab, 0), /positive integer/);
 });
 
 test("an interrupted seed throws Interrupted and is not written", async () => {

@@ -1,28 +1,31 @@
 /**
- * Shared machinery of the baselines (spec §7) and the comparison: parameter arithmetic, a stepwise
- * trainer for the baselines that train, and a windowed evaluator for models that are not one
- * FlexModel (ensembles, per-window soups, prompt routing).
+ * Shared machinery of the baselines (docs/method.md §7): inputs, parameter arithmetic, and the
+ * stepwise training of the baselines that train (through the one TrainingSession).
  *
  * Every baseline here starts from the same public model and the same corpus as FlexOlmo, so a
  * difference in perplexity is a difference in method, not in data or initialisation.
  */
-import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
-import type { ModelConfig } from "../../model/config";
+import { ARCH_FIELDS, type ModelConfig } from "../../model/config";
 import { cloneParams, disposeParams } from "../../model/model";
 import type { ExpertParams, LayerParams, ModelParams } from "../../model/params";
 import type { TrainConfig } from "../../train/config";
 import type { FreezeSpec } from "../../train/freeze";
-import { Trainer } from "../../train/trainer";
-import { evalBatches, inputsAndTargets, tokenStreams, type DomainMix } from "../../data/batcher";
-import { kernelAbortSignal } from "../../display/kernel-signal";
+import { resumable, TrainingSession, type TrainOptions } from "../../train/session";
+import type { DomainMix } from "../../data/batcher";
 import type { DataCard, OptOutGuarantee, Provenance } from "../cards";
-import type { DataContext } from "../context";
+import type { DataContext, LabContext } from "../context";
 import { defaultDataContext } from "../context";
-import { Lab, resumable, type TrainOptions } from "../lab";
+import type { WindowEvalOptions } from "../evaluate";
 import { FlexModel, type GenerateOptions } from "../model";
 import { TrainRecord } from "../records";
-import { EvalResult, type EvalRow, type GenerateResult } from "../results";
+import type { EvalResult, GenerateResult } from "../results";
+
+export { ARCH_FIELDS } from "../../model/config";
+export { ownerBatchSeed } from "../owner";
+export { sha256u32 as hash32 } from "../../util/hash";
+export { evaluateWindows, type ScoreBatch, type WindowEvalOptions, type WindowEvaluator } from "../evaluate";
+export { shiftRow, targetLogProbs } from "../likelihood";
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -43,14 +46,12 @@ function describe(x: unknown): string {
   return typeof x;
 }
 
-/** The lab a source came from, when it knows (PublicModel, dense expert, owner, trainable baseline). */
-export function labOf(x: unknown): Lab | undefined {
-  const l = (x as { lab?: unknown } | null)?.lab;
-  return l instanceof Lab ? l : undefined;
+/** The data a source evaluates on, when it knows (a FlexModel's, or a trainable object's lab's). */
+export function dataOfSource(x: unknown): DataContext | undefined {
+  if (x instanceof FlexModel) return x.data;
+  const l = (x as { lab?: { data?: DataContext } } | null)?.lab;
+  return l?.data;
 }
-
-/** Configs must agree on these to share a tokenizer and a trunk shape. */
-export const ARCH_FIELDS = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFf", "maxSeqLen", "ropeTheta", "rmsNormEps"] as const;
 
 /**
  * Throws, naming the first model that differs, unless every config has the same architecture
@@ -74,19 +75,6 @@ export function checkUniqueLabels(labels: readonly string[], what: string): void
     if (seen.has(l)) throw new Error(`${what}: two models are labelled "${l}"; give one another label with model.named("…").`);
     seen.add(l);
   }
-}
-
-/** 32 bits of sha256: the lab's rule for deriving per-purpose seeds. */
-export function hash32(s: string): number {
-  return createHash("sha256").update(s).digest().readUInt32BE(0);
-}
-
-/**
- * The batch seed `lab.owner(domain)` trains with. A dense expert of the same domain uses it too, so
- * both see exactly the same windows in the same order: the only difference is what trains.
- */
-export function ownerBatchSeed(lab: Lab, domain: string): number {
-  return (lab.seed + hash32(`owner:${domain}`)) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +121,7 @@ export function weightedAverage(ps: readonly ModelParams[], weights: readonly nu
 }
 
 /** A copy of a FlexModel that owns its tensors (same view, label, cards), so later training of the source cannot change it. */
-export function ownedCopy(m: FlexModel, lab: Lab | undefined, label = m.label): FlexModel {
+export function ownedCopy(m: FlexModel, data: DataContext | undefined, label = m.label): FlexModel {
   return new FlexModel({
     config: m.config,
     params: cloneParams(m.params),
@@ -141,8 +129,7 @@ export function ownedCopy(m: FlexModel, lab: Lab | undefined, label = m.label): 
     provenance: m.provenance,
     view: m.view,
     label,
-    data: lab?.data,
-    lab,
+    data: data ?? m.data,
     tuning: m.tuning,
   });
 }
@@ -157,7 +144,7 @@ export function baselineProvenance(kind: Provenance["kind"], optOut: OptOutGuara
 }
 
 /** A data card for a model trained by a baseline recipe (the same fields as an owner's). */
-export function baselineCard(lab: Lab, expert: string, domains: readonly string[], tokensSeen: number, training: Record<string, unknown>, owner: string): DataCard {
+export function baselineCard(lab: Pick<LabContext, "data" | "preset" | "seed">, expert: string, domains: readonly string[], tokensSeen: number, training: Record<string, unknown>, owner: string): DataCard {
   const docs = domains.flatMap((d) => lab.data.corpus.documents({ domain: d, split: "train" }));
   const now = new Date().toISOString();
   return {
@@ -186,6 +173,8 @@ export interface TrainingRecipe {
   mix: DomainMix;
   /** Batch seed. */
   seed: number;
+  /** Warm-up steps of a `train` call of n steps (default: the session's, 10 %). */
+  warmup?: (steps: number) => number;
 }
 
 /**
@@ -195,13 +184,11 @@ export interface TrainingRecipe {
 export abstract class TrainableBaseline {
   readonly config: ModelConfig;
   protected readonly paramsValue: ModelParams;
-  private trainer?: Trainer;
-  private readonly history: number[] = [];
-  tokensSeen = 0;
+  private readonly session: TrainingSession;
   readonly createdAt = new Date().toISOString();
 
   constructor(
-    readonly lab: Lab,
+    readonly lab: LabContext,
     /** Short name for records ("dense expert math"). */
     readonly what: string,
     readonly label: string,
@@ -211,6 +198,17 @@ export abstract class TrainableBaseline {
   ) {
     this.config = config;
     this.paramsValue = params;
+    this.session = new TrainingSession(what, async () => ({
+      params: this.paramsValue,
+      cfg: this.config,
+      tc: this.recipe.tc,
+      batches: resumable(await this.lab.batches(this.recipe.mix, this.recipe.seed, this.recipe.tc)),
+      spec: this.recipe.spec,
+    }));
+  }
+
+  get tokensSeen(): number {
+    return this.session.tokensSeen;
   }
 
   get params(): ModelParams {
@@ -218,25 +216,21 @@ export abstract class TrainableBaseline {
   }
 
   get step(): number {
-    return this.trainer?.step ?? 0;
+    return this.session.step;
   }
 
+  /** Train `steps` more steps; each call has its own LR schedule unless `schedule` says otherwise. */
   async train(opts: TrainOptions): Promise<TrainRecord> {
-    if (!opts || !Number.isInteger(opts.steps) || opts.steps < 0) throw new Error(`${this.what}.train: pass { steps: N } with N a non-negative integer.`);
-    if (!this.trainer) {
-      const batches = await this.lab.batches(this.recipe.mix, this.recipe.seed, this.recipe.tc);
-      this.trainer = new Trainer(this.paramsValue, this.config, this.recipe.tc, resumable(batches), this.recipe.spec);
-    }
-    const res = await this.trainer.steps(opts.steps, { signal: opts.signal ?? kernelAbortSignal(), onProgress: opts.onProgress });
-    this.history.push(...res.losses);
-    this.tokensSeen += res.tokens;
-    return TrainRecord.fromSteps(this.what, res, [...this.history]);
+    const warmup = this.recipe.warmup;
+    const schedule = opts?.schedule ?? (warmup && Number.isInteger(opts?.steps) && opts.steps > 0 ? { warmupSteps: warmup(opts.steps) } : undefined);
+    const run = await this.session.train({ ...opts, schedule });
+    return TrainRecord.fromSteps(this.what, run.result, run.history);
   }
 
   /** A FlexModel view over the live weights (training this object further changes it). */
   abstract model(): FlexModel;
 
-  evaluate(opts: Parameters<FlexModel["evaluate"]>[0] = {}): Promise<EvalResult> {
+  evaluate(opts: WindowEvalOptions = {}): Promise<EvalResult> {
     return this.model().evaluate(opts);
   }
 
@@ -250,120 +244,9 @@ export abstract class TrainableBaseline {
   }
 
   dispose(): void {
-    this.trainer?.dispose();
-    this.trainer = undefined;
+    this.session.dispose();
     disposeParams(this.paramsValue);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Windowed evaluation for models that are not one FlexModel
-
-/** The options every comparable model's `evaluate` accepts (a subset of FlexModel's). */
-export interface WindowEvalOptions {
-  domains?: readonly string[];
-  split?: "train" | "valid" | "test";
-  maxWindows?: number;
-  seqLen?: number;
-  batchSize?: number;
-  /** A model to compare against (its perplexities and the relative improvement join the result). */
-  reference?: { evaluate(opts: WindowEvalOptions): Promise<EvalResult> };
-}
-
-/** One batch of evaluation windows, plus the text before each window (for input-dependent weights). */
-export interface ScoreBatch {
-  /** [B, T] inputs and [B, T] targets, row-major. */
-  inputs: Int32Array;
-  targets: Int32Array;
-  B: number;
-  T: number;
-  domain: string;
-  /**
-   * Per row: the stream tokens before the window's first target — the previous window's T + 1
-   * tokens (ending with this window's first input), or just that one token for the first window.
-   * None of them is a target of this window, so weights computed from them cannot leak a target.
-   */
-  contexts: Int32Array[];
-}
-
-export interface WindowEvaluator {
-  label: string;
-  experts: string[];
-  optOut: OptOutGuarantee;
-  data: DataContext | undefined;
-  maxSeqLen: number;
-  /** Domains when the caller names none. */
-  defaultDomains: string[];
-  /** Per row, the summed negative log-likelihood (nats) of its T targets. */
-  score(b: ScoreBatch): Promise<Float64Array>;
-}
-
-/**
- * Per-domain perplexity over the same windows `FlexModel.evaluate` uses (same split, window
- * placement, seqLen and batching defaults), so the numbers of every model in a comparison are
- * over identical tokens.
- */
-export async function evaluateWindows(ev: WindowEvaluator, opts: WindowEvalOptions = {}): Promise<EvalResult> {
-  const ctx = ev.data ?? (await defaultDataContext());
-  const split = opts.split ?? "test";
-  const domains = opts.domains ?? ev.defaultDomains;
-  if (domains.length === 0) throw new Error('evaluate: no domains given; pass e.g. { domains: ["math", "public"] }.');
-  for (const d of domains) ctx.checkDomain(d);
-  const seqLen = Math.min(opts.seqLen ?? ctx.seqLen, ev.maxSeqLen);
-  const t0 = performance.now();
-  const streams = await tokenStreams(ctx.corpus, ctx.tokenizer, { split, domains });
-  const sums = new Map<string, { nll: number; tokens: number }>();
-  for (const batch of evalBatches(streams, { batchSize: opts.batchSize ?? 16, seqLen, domains, maxWindows: opts.maxWindows ?? 32 })) {
-    const { inputs, targets } = inputsAndTargets(batch);
-    const d = batch.domains[0]; // eval batches never mix domains
-    const T = batch.seqLen;
-    const stream = streams[d];
-    const contexts = batch.windows.map((k) => stream.subarray(Math.max(0, (k - 1) * T), k * T + 1));
-    const nll = await ev.score({ inputs, targets, B: batch.batchSize, T, domain: d, contexts });
-    const s = sums.get(d) ?? { nll: 0, tokens: 0 };
-    for (const x of nll) s.nll += x;
-    s.tokens += batch.batchSize * T;
-    sums.set(d, s);
-    await new Promise((r) => setImmediate(r)); // keep the kernel responsive
-  }
-  const rows: EvalRow[] = domains.map((d) => {
-    const s = sums.get(d);
-    if (!s || s.tokens === 0) throw new Error(`evaluate: the ${split} split of "${d}" has too few tokens for one window of ${seqLen + 1}.`);
-    const loss = s.nll / s.tokens;
-    return { domain: d, tokens: s.tokens, loss, ppl: Math.exp(loss) };
-  });
-  const reference = opts.reference ? await opts.reference.evaluate({ ...opts, reference: undefined, domains }) : undefined;
-  return new EvalResult({ model: ev.label, experts: ev.experts, optOut: ev.optOut, split, seqLen, rows, reference, seconds: (performance.now() - t0) / 1000 });
-}
-
-/**
- * log p(target) at every position of a [B, T] batch under one model (its view applies): [B·T].
- * Computed as z[y] − logsumexp(z) on the backend; read back as a fresh array.
- */
-export async function targetLogProbs(m: FlexModel, inputs: Int32Array, targets: ArrayLike<number>, B: number, T: number): Promise<Float32Array> {
-  const V = m.config.vocabSize;
-  const flat = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) flat[i] = i * V + targets[i]; // position of each target in the flat [N·V] logits
-  const lp = tf.tidy(() => {
-    const ids = tf.tensor2d(inputs, [B, T], "int32");
-    const z = tf.reshape(m.logits(ids), [B * T, V]); // [N, V]
-    const zy = tf.gather(tf.reshape(z, [B * T * V]), tf.tensor1d(flat, "int32")); // [N]
-    return tf.sub(zy, tf.logSumExp(z, 1)); // [N]
-  });
-  const out = Float32Array.from(await lp.data());
-  lp.dispose();
-  return out;
-}
-
-/** Inputs and targets of a token sequence: ids[:-1] and ids[1:] as one row (T = length − 1). */
-export function shiftRow(ids: ArrayLike<number>): { inputs: Int32Array; targets: Int32Array; T: number } {
-  const T = ids.length - 1;
-  const inputs = new Int32Array(T), targets = new Int32Array(T);
-  for (let t = 0; t < T; t++) {
-    inputs[t] = ids[t];
-    targets[t] = ids[t + 1];
-  }
-  return { inputs, targets, T };
 }
 
 /**
@@ -382,7 +265,7 @@ export function topKSoftmax(s: ArrayLike<number>, k: number): Float64Array {
   return w;
 }
 
-/** Data context of a source when known (for tokenizing prompts and finding the corpus). */
-export async function dataOf(lab: Lab | undefined): Promise<DataContext> {
-  return lab?.data ?? (await defaultDataContext());
+/** A data context, or the shipped one (for tokenizing prompts and finding the corpus). */
+export async function dataOf(data: DataContext | undefined): Promise<DataContext> {
+  return data ?? (await defaultDataContext());
 }

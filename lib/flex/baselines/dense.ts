@@ -1,5 +1,5 @@
 /**
- * Dense domain experts (spec §7): the public model, continued-pretrained on one closed domain with
+ * Dense domain experts (docs/method.md §7): the public model, continued-pretrained on one closed domain with
  * ALL parameters trainable and no coordination with anyone. Every merging baseline (soup, BTM,
  * BTX, prompt routing, and FlexOlmo's "− no training to coordinate" ablation) starts from these.
  *
@@ -15,8 +15,10 @@ import type { ModelConfig } from "../../model/config";
 import { ownerTraining } from "../../train/config";
 import type { DataCard } from "../cards";
 import { FlexModel } from "../model";
-import { Lab, PublicModel } from "../lab";
-import { baselineCard, baselineProvenance, ownerBatchSeed, TrainableBaseline } from "./common";
+import type { LabContext } from "../context";
+import { ownerBatchSeed } from "../owner";
+import { PublicModel } from "../public";
+import { baselineCard, baselineProvenance, TrainableBaseline } from "./common";
 
 export interface DenseExpertOptions {
   /** Steps to train right away (default 0: train later with `expert.train({ steps })`). */
@@ -31,7 +33,7 @@ export class DenseExpert extends TrainableBaseline {
   readonly publicTrunk: string;
   private readonly ownerName: string;
 
-  constructor(lab: Lab, pub: PublicModel, domain: string, opts: DenseExpertOptions = {}) {
+  constructor(lab: LabContext, pub: PublicModel, domain: string, opts: DenseExpertOptions = {}) {
     lab.data.checkDomain(domain);
     if (domain === "public") throw new Error('denseExpert: "public" is the public model itself; dense experts continue it on a closed domain (e.g. "math").');
     if (!(pub instanceof PublicModel)) throw new Error('denseExpert: pass the public model to start from: baselines.denseExpert(lab, pub, "math").');
@@ -59,13 +61,12 @@ export class DenseExpert extends TrainableBaseline {
       provenance: baselineProvenance("owner", "approximate", { method: "dense expert", note: `Continued pretraining of the public model on "${this.domain}" (all parameters); its data is in every weight.` }, this.publicTrunk),
       label: this.label,
       data: this.lab.data,
-      lab: this.lab,
     });
   }
 }
 
 /** A dense expert of `domain` continued from `pub`, trained `steps` steps (more with `.train`). */
-export async function denseExpert(lab: Lab, pub: PublicModel, domain: string, opts: DenseExpertOptions = {}): Promise<DenseExpert> {
+export async function denseExpert(lab: LabContext, pub: PublicModel, domain: string, opts: DenseExpertOptions = {}): Promise<DenseExpert> {
   const steps = opts.steps ?? 0;
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`denseExpert: steps must be a non-negative integer (got ${steps}).`);
   const e = new DenseExpert(lab, pub, domain, opts);

@@ -2,18 +2,19 @@
  * Reopen a model written by `FlexModel.save` (any baseline that is one FlexModel, and each member of
  * a saved ensemble) with its data cards, provenance, view and label.
  */
+import { archDiffs, type ModelConfig, type PresetName } from "../../model/config";
+import { disposeCheckpoint, loadCheckpoint } from "../../io/checkpoint";
 import type { DataCard, Provenance } from "../cards";
-import type { Lab } from "../lab";
+import type { DataContext } from "../context";
 import { FlexModel } from "../model";
 import type { ViewSpec } from "../view";
 
-export async function loadFlexModel(dir: string, lab?: Lab, label?: string): Promise<FlexModel> {
-  const { loadCheckpoint, disposeCheckpoint } = await import("../../io/checkpoint");
+export async function loadFlexModel(dir: string, lab?: { data: DataContext; modelConfig: ModelConfig; preset: PresetName }, label?: string): Promise<FlexModel> {
   const ck = await loadCheckpoint(dir);
   try {
     if (lab) {
-      const diffs = (["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFf", "maxSeqLen"] as const).filter((f) => ck.config[f] !== lab.modelConfig[f]);
-      if (diffs.length) throw new Error(`${dir} does not match the lab's "${lab.preset}" architecture (${diffs.map((f) => `${f} ${ck.config[f]} vs ${lab.modelConfig[f]}`).join(", ")}).`);
+      const diffs = archDiffs(ck.config, lab.modelConfig);
+      if (diffs.length) throw new Error(`${dir} does not match the lab's "${lab.preset}" architecture (checkpoint vs lab: ${diffs.join(", ")}).`);
     }
     const cards: Record<string, DataCard> = {};
     ck.config.experts.forEach((e, i) => {
@@ -27,7 +28,7 @@ export async function loadFlexModel(dir: string, lab?: Lab, label?: string): Pro
     }
     const provenance: Provenance = { ...rest, kind: rest.kind ?? "merged", routerTuned: rest.routerTuned ?? false };
     const view = (ck.sidecar.metadata?.view ?? undefined) as Partial<ViewSpec> | undefined;
-    return new FlexModel({ config: ck.config, params: ck.params, cards, provenance, view, label: label ?? savedLabel, data: lab?.data, lab });
+    return new FlexModel({ config: ck.config, params: ck.params, cards, provenance, view, label: label ?? savedLabel, data: lab?.data });
   } catch (e) {
     disposeCheckpoint(ck);
     throw e;

@@ -25,8 +25,10 @@ import type { ModelParams } from "../../model/params";
 import type { EmbedderName } from "../embed";
 import type { DataCard } from "../cards";
 import { FlexModel } from "../model";
-import { Lab, PublicModel } from "../lab";
-import { baselineCard, baselineProvenance, hash32, TrainableBaseline } from "./common";
+import type { LabContext } from "../context";
+import { PublicModel } from "../public";
+import { sha256u32 } from "../../util/hash";
+import { baselineCard, baselineProvenance, TrainableBaseline } from "./common";
 
 /**
  * Active parameters per token: per layer the attention projections (q, k, v, o), the router rows,
@@ -74,7 +76,7 @@ export interface BudgetOptions {
 }
 
 /** The step budget of an unrestricted MoE over `domains` matched to FlexOlmo owners (see the file comment). */
-export function unrestrictedBudget(lab: Lab, domains: readonly string[], opts: BudgetOptions): MoeBudget {
+export function unrestrictedBudget(lab: LabContext, domains: readonly string[], opts: BudgetOptions): MoeBudget {
   if (!Array.isArray(domains) || domains.length === 0) throw new Error("unrestrictedMoE: name at least one closed domain, e.g. [\"math\", \"code\"].");
   for (const d of domains) {
     lab.data.checkDomain(d);
@@ -129,11 +131,11 @@ export class UnrestrictedMoE extends TrainableBaseline {
   readonly domains: string[];
   readonly publicTrunk: string;
 
-  constructor(lab: Lab, pub: PublicModel, domains: readonly string[], params: ModelParams, budget: MoeBudget, label: string, k: number) {
+  constructor(lab: LabContext, pub: PublicModel, domains: readonly string[], params: ModelParams, budget: MoeBudget, label: string, k: number) {
     const config: ModelConfig = { ...pub.config, experts: ["public", ...domains], topK: k, normTopkProb: false };
     // The lab's (public pretraining) recipe: all parameters, weight decay as in pretraining; the bias stays 0.
     const tc = { ...lab.trainConfig, topK: k, bias: "drop" as const };
-    super(lab, "unrestricted MoE", label, config, params, { tc, spec: { frozen: ["model.layers.*.mlp.expert_bias"] }, mix: budget.mix, seed: (lab.seed + hash32("unrestricted-moe")) >>> 0 });
+    super(lab, "unrestricted MoE", label, config, params, { tc, spec: { frozen: ["model.layers.*.mlp.expert_bias"] }, mix: budget.mix, seed: (lab.seed + sha256u32("unrestricted-moe")) >>> 0 });
     this.budget = budget;
     this.domains = [...domains];
     this.publicTrunk = pub.trunkFingerprint();
@@ -151,7 +153,6 @@ export class UnrestrictedMoE extends TrainableBaseline {
       view: { bias: "drop" },
       label: this.label,
       data: this.lab.data,
-      lab: this.lab,
     });
   }
 }
@@ -160,7 +161,7 @@ export class UnrestrictedMoE extends TrainableBaseline {
  * An unrestricted MoE over `domains` (+ public) initialised from `pub` and trained on the pooled
  * data for the matched budget (`opts.match`, see the file comment).
  */
-export async function unrestrictedMoE(lab: Lab, pub: PublicModel, domains: readonly string[], opts: UnrestrictedOptions): Promise<UnrestrictedMoE> {
+export async function unrestrictedMoE(lab: LabContext, pub: PublicModel, domains: readonly string[], opts: UnrestrictedOptions): Promise<UnrestrictedMoE> {
   if (!(pub instanceof PublicModel) || pub.lab !== lab) throw new Error("unrestrictedMoE: pass the lab and its public model: unrestrictedMoE(lab, pub, [\"math\", \"code\"], { match, ownerSteps }).");
   const budget = unrestrictedBudget(lab, domains, opts);
   const steps = opts.steps ?? budget.steps;

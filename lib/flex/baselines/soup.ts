@@ -9,15 +9,15 @@
  */
 import type { ModelConfig } from "../../model/config";
 import type { DataCard } from "../cards";
-import type { Lab } from "../lab";
+import type { DataContext } from "../context";
 import { FlexModel } from "../model";
-import { baselineProvenance, checkSameArchitecture, checkUniqueLabels, flexModelOf, labOf, weightedAverage, type ModelSource } from "./common";
+import { baselineProvenance, checkSameArchitecture, checkUniqueLabels, flexModelOf, dataOfSource, weightedAverage, type ModelSource } from "./common";
 
 export interface SoupOptions {
   /** Mixing weights, one per model (normalised to sum 1). Default: uniform. */
   weights?: readonly number[];
   label?: string;
-  lab?: Lab;
+  lab?: { data: DataContext };
 }
 
 /**
@@ -41,7 +41,7 @@ export function soup(models: readonly ModelSource[], opts: SoupOptions = {}): Fl
     const names = ms[0].config.experts.join(",");
     for (const m of ms) if (m.config.experts.join(",") !== names) throw new Error(`soup: "${m.label}" has experts [${m.config.experts.join(", ")}] but "${ms[0].label}" has [${names}]; MoE soups need the same experts in the same order.`);
   }
-  const lab = opts.lab ?? models.map(labOf).find((l) => l !== undefined);
+  const data = opts.lab?.data ?? models.map(dataOfSource).find((d) => d !== undefined);
   const config: ModelConfig = dense ? { ...ms[0].config, experts: ["soup"] } : ms[0].config;
   const cards: Record<string, DataCard> = dense ? { soup: combinedCard(ms, weights) } : { ...ms[0].cards };
   const uniform = weights.every((w) => w === weights[0]);
@@ -55,8 +55,7 @@ export function soup(models: readonly ModelSource[], opts: SoupOptions = {}): Fl
     }),
     view: dense ? undefined : ms[0].view,
     label: opts.label ?? (uniform ? "soup (uniform)" : "soup (weighted)"),
-    data: lab?.data,
-    lab,
+    data,
   });
 }
 

@@ -4,17 +4,15 @@
  * `flex.compare` over all of it. `flexolmo compare` calls this (and `npm run reproduce`, over several
  * seeds and both tables, lives in lib/reproduce).
  *
- * Every training phase gets an LR schedule spanning exactly its own steps (`withSchedule`): the
- * public model its publicSteps, dense experts and owners their expertSteps, each unrestricted MoE its
- * budget. (A lab's schedule is laid out for the preset's 2 000 steps; an owner trained 60 steps
- * under it never leaves the warm-up — the flaw of the first measured `compare` run.)
+ * Every training phase gets an LR schedule spanning exactly its own steps: each `train` call lays
+ * out its own (lib/train/session.ts) — the public model over its publicSteps, dense experts and owners
+ * over their expertSteps, each unrestricted MoE over its budget.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PresetName } from "../../model/config";
 import { disposeParams } from "../../model/model";
-import { Lab, PublicModel, lab as makeLab, type DomainEmbedding, type EmbedOptions } from "../lab";
-import type { DomainClassifier } from "../../data/classifier";
+import { lab as makeLab } from "../lab";
 import type { FlexModel } from "../model";
 import { compare, type Comparable, type ComparisonResult } from "../compare";
 import { denseExpert, type DenseExpert } from "./dense";
@@ -62,48 +60,15 @@ export interface StudyResult {
   seconds: number;
 }
 
-/** Warm-up of a phase: this fraction of its steps (at least 1). FlexOlmo warms up ~2 000 of ~12 500 expert steps (16 %). */
-export const WARMUP_FRACTION = 0.1;
-
-/**
- * A lab identical to `base` except for its LR schedule. It shares the data and delegates the domain
- * embeddings and the classifier to `base`, so they are computed once (they do not depend on the schedule).
- */
-class ScheduledLab extends Lab {
-  constructor(
-    private readonly base: Lab,
-    steps: number,
-    warmupFraction: number,
-  ) {
-    super(base.preset, base.seed, base.backend, base.modelConfig, { ...base.trainConfig, steps, warmupSteps: Math.max(1, Math.round(steps * warmupFraction)) }, base.data);
-  }
-
-  override embed(domain: string, opts?: EmbedOptions): Promise<DomainEmbedding> {
-    return this.base.embed(domain, opts);
-  }
-
-  override classifier(): Promise<DomainClassifier> {
-    return this.base.classifier();
-  }
-}
-
-/** `base` with an LR schedule spanning `steps` (cosine, `warmupFraction` of them warm-up). */
-export function withSchedule(base: Lab, steps: number, warmupFraction = WARMUP_FRACTION): Lab {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`withSchedule: steps must be a positive integer (got ${steps}).`);
-  if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new Error(`withSchedule: warmupFraction must be in [0, 1) (got ${warmupFraction}).`);
-  return new ScheduledLab(base, steps, warmupFraction);
-}
-
 export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const t0 = performance.now();
   const log = o.log;
-  const pubLab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
-  const scheduled = withSchedule(pubLab, o.publicSteps);
+  const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
   for (const d of o.domains) {
-    pubLab.data.checkDomain(d);
+    lab.data.checkDomain(d);
     if (d === "public") throw new Error('The study\'s domains are the closed ones; "public" is always included.');
   }
-  log(`backend ${pubLab.backend.name}; preset ${o.preset}; domains ${o.domains.join(", ")}; seed ${o.seed}`);
+  log(`backend ${lab.backend.name}; preset ${o.preset}; domains ${o.domains.join(", ")}; seed ${o.seed}`);
   const build: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -114,12 +79,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     return r;
   };
   const signal = o.signal;
-  const trained = scheduled.publicModel();
-  await timed(`public model (${o.publicSteps} steps)`, () => trained.train({ steps: o.publicSteps, signal }));
-  // Dense experts and owners train under a schedule spanning expertSteps: the public model moves into that lab (same weights).
-  const lab = withSchedule(pubLab, o.expertSteps);
-  const pub = new PublicModel(lab, trained.snapshot());
-  trained.dispose();
+  const pub = lab.publicModel();
+  await timed(`public model (${o.publicSteps} steps)`, () => pub.train({ steps: o.publicSteps, signal }));
   const dense: DenseExpert[] = [];
   for (const d of o.domains) dense.push(await timed(`dense expert ${d} (${o.expertSteps} steps)`, () => denseExpert(lab, pub, d).then(async (e) => (await e.train({ steps: o.expertSteps, signal }), e))));
   const members = [pub, ...dense];
@@ -152,10 +113,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const budgets: StudyResult["budgets"] = {};
   if (!o.skipUnrestricted) {
     for (const match of ["flops", "data"] as const) {
-      // Its own schedule spanning its matched budget; `moePub` is a view of the same public weights (never trained or disposed).
-      const moeLab = withSchedule(lab, unrestrictedBudget(lab, o.domains, { match, ownerSteps: o.expertSteps, k: o.k }).steps);
-      const moePub = new PublicModel(moeLab, pub.params);
-      const m = await timed(`unrestricted MoE (${match}-matched)`, () => unrestrictedMoE(moeLab, moePub, o.domains, { match, ownerSteps: o.expertSteps, k: o.k, docs }));
+      const m = await timed(`unrestricted MoE (${match}-matched)`, () => unrestrictedMoE(lab, pub, o.domains, { match, ownerSteps: o.expertSteps, k: o.k, docs }));
       budgets[match] = m.budget;
       log(`  ${match}-matched: ${m.budget.steps} steps, ${m.budget.dataRatio.toFixed(2)}× data, ${m.budget.flopsRatio.toFixed(2)}× FLOPs of the owners`);
       owned.push(m);

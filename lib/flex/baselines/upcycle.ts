@@ -17,8 +17,11 @@ import type { LayerParams, ModelParams } from "../../model/params";
 import type { EmbedderName } from "../embed";
 import type { DataCard } from "../cards";
 import { FlexModel } from "../model";
-import { Lab, PublicModel } from "../lab";
-import { baselineProvenance, checkSameArchitecture, checkUniqueLabels, flexModelOf, hash32, TrainableBaseline, weightedAverage, type ModelSource } from "./common";
+import type { LabContext } from "../context";
+import { PublicModel } from "../public";
+import { routerWarmup } from "../tune";
+import { sha256u32 } from "../../util/hash";
+import { baselineProvenance, checkSameArchitecture, checkUniqueLabels, flexModelOf, TrainableBaseline, weightedAverage, type ModelSource } from "./common";
 import { DenseExpert } from "./dense";
 
 /**
@@ -65,7 +68,7 @@ async function upcycle(pub: PublicModel, experts: readonly ModelSource[], trunk:
   checkSameArchitecture([pubM, ...ms], who);
   checkUniqueLabels(["public", ...names], `${who} (expert names; "public" is the public model's)`);
   for (const n of names) {
-    if (!lab.domains.includes(n)) throw new Error(`${who}: expert "${n}" is not a corpus domain (${lab.domains.join(", ")}), so it has no domain embedding for its router row.`);
+    if (!lab.data.domains.includes(n)) throw new Error(`${who}: expert "${n}" is not a corpus domain (${lab.data.domains.join(", ")}), so it has no domain embedding for its router row.`);
   }
   const embedder = opts.embedder ?? "external";
   const docs = opts.docs ?? 1000;
@@ -116,7 +119,6 @@ export async function naiveMerge(pub: PublicModel, experts: readonly ModelSource
     view: { bias: "drop" },
     label: opts.label ?? "− no training to coordinate",
     data: pub.lab.data,
-    lab: pub.lab,
   });
 }
 
@@ -135,23 +137,19 @@ export class Btx extends TrainableBaseline {
   private readonly cards: Record<string, DataCard>;
   readonly publicTrunk: string;
 
-  constructor(lab: Lab, pub: PublicModel, u: Upcycled, opts: BtxOptions) {
+  constructor(lab: LabContext, pub: PublicModel, u: Upcycled, opts: BtxOptions) {
     const steps = opts.steps ?? 0;
     const train = opts.train ?? "router";
     if (train !== "router" && train !== "all") throw new Error(`btx: train must be "router" or "all" (got ${JSON.stringify(train)}).`);
-    const schedule = Math.max(1, steps);
     const tc = {
       ...lab.trainConfig,
-      steps: schedule,
-      // The RT recipe's warmup (tune.ts): 10 % of the run, at most 100 steps.
-      warmupSteps: Math.min(100, Math.max(1, Math.floor(schedule / 10))),
       lr: opts.lr ?? (train === "router" ? 2e-3 : lab.trainConfig.lr),
       topK: u.config.topK,
       bias: "drop" as const,
     };
     // The bias stays 0 (BTX has none); everything else per `train`.
     const spec = train === "router" ? { trainable: ["model.layers.*.mlp.gate.weight"] } : { frozen: ["model.layers.*.mlp.expert_bias"] };
-    super(lab, "BTX", opts.label ?? "BTX", u.config, u.params, { tc, spec, mix: "public", seed: (lab.seed + hash32("btx")) >>> 0 });
+    super(lab, "BTX", opts.label ?? "BTX", u.config, u.params, { tc, spec, mix: "public", seed: (lab.seed + sha256u32("btx")) >>> 0, warmup: routerWarmup /* the RT recipe's warm-up */ });
     this.trainWhat = train;
     this.cards = u.cards;
     this.publicTrunk = pub.trunkFingerprint();
@@ -169,7 +167,6 @@ export class Btx extends TrainableBaseline {
       view: { bias: "drop" },
       label: this.label,
       data: this.lab.data,
-      lab: this.lab,
     });
   }
 }

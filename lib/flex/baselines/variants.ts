@@ -11,10 +11,13 @@
  * ("− no training to coordinate" needs dense experts: `baselines.naiveMerge`.)
  */
 import type { EmbedderName } from "../embed";
-import type { Lab, OwnerExpert, PublicModel } from "../lab";
+import type { Lab } from "../lab";
+import type { OwnerExpert } from "../owner";
+import type { PublicModel } from "../public";
 import type { FlexModel } from "../model";
 import type { TrainRecord } from "../records";
-import { merge } from "../tune";
+import { merge } from "../merge";
+import { tuneRouter } from "../tune";
 
 export type VariantKey = "flexolmo" | "rt" | "noBias" | "randomInit" | "publicInit";
 
@@ -96,7 +99,7 @@ export async function flexolmoVariants(lab: Lab, pub: PublicModel, domains: read
   if (only.includes("rt")) {
     const t0 = performance.now();
     log(`${RT_LABEL}: router tuning (${rtSteps} steps)`);
-    const tuned = await out.models.flexolmo!.tuneRouter({ steps: rtSteps, proxyDocs: opts.proxyDocs, signal: opts.signal });
+    const tuned = await tuneRouter(out.models.flexolmo!, lab, { steps: rtSteps, proxyDocs: opts.proxyDocs, signal: opts.signal });
     out.models.rt = tuned.named(RT_LABEL);
     out.seconds.rt = (performance.now() - t0) / 1000;
   }

@@ -1,0 +1,115 @@
+/**
+ * The likelihood-weighted model soup (docs/method.md §7): per evaluation window (or prompt), the
+ * parameters are Σ_i w_i θ_i with weights from each member's fit to the text before it.
+ */
+import { disposeParams } from "../../model/model";
+import type { DataContext } from "../context";
+import type { ScoreBatch } from "../evaluate";
+import { targetLogProbs } from "../likelihood";
+import { FlexModel, type GenerateOptions } from "../model";
+import { AttributionResult, type GenerateResult } from "../results";
+import { checkSameArchitecture, topKSoftmax, weightedAverage, type ModelSource } from "./common";
+import { checkMode, checkTau, Ensemble, promptIds, sequenceNll, type LikelihoodMode } from "./ensemble";
+// ---------------------------------------------------------------------------------------------
+// Model soup, likelihood-weighted
+
+export interface LikelihoodSoupOptions {
+  /** Temperature of softmax(−L/τ). Default 1 (nats). */
+  tau?: number;
+  /**
+   * "mean" (default): L = NLL per token of the context, so weights stay a blend (a soup) instead of
+   * collapsing onto one model as a 128-token total NLL would. "sum": total NLL (Bayes' rule).
+   */
+  likelihood?: LikelihoodMode;
+  label?: string;
+  /** Where its data comes from (a lab or anything with `data`); default: the members' data. */
+  lab?: { data: DataContext };
+}
+
+/**
+ * Model soup with input-dependent weights (docs/method.md §7): for each evaluation window (or prompt), the
+ * parameters are Σ_i w_i θ_i with w = softmax_i(−L_i/τ), L_i = model i's NLL of the context (see the
+ * file comment for which tokens). All members need one architecture (same shapes).
+ */
+export class LikelihoodSoup extends Ensemble {
+  readonly kind = "soup-likelihood" as const;
+  readonly tau: number;
+  readonly likelihood: LikelihoodMode;
+
+  constructor(sources: readonly ModelSource[], opts: LikelihoodSoupOptions = {}) {
+    super(sources, opts.label ?? "soup (likelihood)", "likelihoodSoup", opts.lab);
+    checkSameArchitecture(this.members, "likelihoodSoup", { sameExperts: true });
+    this.tau = opts.tau ?? 1;
+    this.likelihood = opts.likelihood ?? "mean";
+    checkTau(this.tau, "likelihoodSoup");
+    checkMode(this.likelihood, "likelihoodSoup");
+  }
+
+  protected options(): Record<string, unknown> {
+    return { tau: this.tau, likelihood: this.likelihood };
+  }
+
+  protected rebuild(members: FlexModel[]): LikelihoodSoup {
+    return new LikelihoodSoup(members, { tau: this.tau, likelihood: this.likelihood, label: `${this.label} − ${this.experts.filter((e) => !members.some((m) => m.label === e)).join(", ")}`, lab: this.data && { data: this.data } });
+  }
+
+  /** Soup weights for a context (uniform when it has fewer than 2 tokens). */
+  async weights(context: ArrayLike<number>): Promise<number[]> {
+    const M = this.members.length;
+    if (context.length < 2) return new Array(M).fill(1 / M);
+    const L = await sequenceNll(this.members, context, this.likelihood);
+    return Array.from(topKSoftmax(L.map((l) => -l / this.tau), M));
+  }
+
+  /** A temporary model with the soup's parameters for these weights (dispose its params). */
+  private souped(w: readonly number[]): FlexModel {
+    const m0 = this.members[0];
+    return new FlexModel({ config: m0.config, params: weightedAverage(this.members.map((m) => m.params), w), provenance: { kind: "merged", routerTuned: false }, view: m0.view, label: this.label, data: this.data });
+  }
+
+  protected async score(b: ScoreBatch): Promise<Float64Array> {
+    const out = new Float64Array(b.B);
+    for (let r = 0; r < b.B; r++) {
+      const w = await this.weights(b.contexts[r]);
+      const m = this.souped(w);
+      try {
+        const lp = await targetLogProbs(m, b.inputs.subarray(r * b.T, (r + 1) * b.T), b.targets.subarray(r * b.T, (r + 1) * b.T), 1, b.T);
+        for (const x of lp) out[r] -= x;
+      } finally {
+        disposeParams(m.params);
+      }
+    }
+    return out;
+  }
+
+  /** Weights from the context alone (as its evaluation uses the text before a window), then the souped model scores the options. */
+  async scoreOptions(context: number[], options: number[][]): Promise<number[]> {
+    const m = this.souped(await this.weights(context));
+    try {
+      return await m.scoreOptions(context, options);
+    } finally {
+      disposeParams(m.params);
+    }
+  }
+
+  /** The prompt sets the weights (its own NLL under each member); the soup then generates as one model. */
+  async generate(prompt: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
+    const ctx = await this.ctx();
+    const w = await this.weights(promptIds(ctx, prompt).slice(-this.members[0].config.maxSeqLen));
+    const m = this.souped(w);
+    try {
+      return await m.generate(prompt, opts);
+    } finally {
+      disposeParams(m.params);
+    }
+  }
+
+  /** The weights this text gets (every token of it shares them). */
+  async attribution(text: string): Promise<AttributionResult> {
+    const ctx = await this.ctx();
+    const ids = promptIds(ctx, text).slice(0, this.members[0].config.maxSeqLen);
+    const w = await this.weights(ids);
+    return new AttributionResult({ model: this.label, experts: this.experts, owners: this.experts, tokens: ids.map((i) => ctx.tokenizer.decode([i])), shares: ids.map(() => [...w]) });
+  }
+}
+

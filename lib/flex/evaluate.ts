@@ -1,0 +1,102 @@
+/**
+ * The one evaluator: per-domain perplexity over evenly spaced windows of a corpus split, batched,
+ * yielding to the event loop between batches. FlexModel and every baseline (ensembles, soups,
+ * prompt routing) evaluate through it, so the numbers of every model in a comparison are over
+ * identical tokens and differ only in how a model scores a batch.
+ */
+import { evalBatches, inputsAndTargets, tokenStreams } from "../data/batcher";
+import type { OptOutGuarantee } from "./cards";
+import { defaultDataContext, type DataContext } from "./context";
+import { EvalResult, type EvalRow } from "./results";
+
+/** The options every comparable model's `evaluate` accepts. */
+export interface WindowEvalOptions {
+  /** Domains to evaluate (default: every domain that has an expert in the model, plus public). */
+  domains?: readonly string[];
+  /** Corpus split (default "test"). */
+  split?: "train" | "valid" | "test";
+  /** Windows per domain (evenly spaced across the split); default 32, enough for ±2 % perplexity at toy scale. */
+  maxWindows?: number;
+  /** Context per window (default: the model's training context from the data context, else 128). */
+  seqLen?: number;
+  /** Rows per forward pass (default 16). */
+  batchSize?: number;
+  /** A model to compare against: the result gains its perplexities and the relative improvement. */
+  reference?: { evaluate(opts: WindowEvalOptions): Promise<EvalResult> };
+}
+
+/** One batch of evaluation windows, plus the text before each window (for input-dependent weights). */
+export interface ScoreBatch {
+  /** [B, T] inputs and [B, T] targets, row-major. */
+  inputs: Int32Array;
+  targets: Int32Array;
+  B: number;
+  T: number;
+  domain: string;
+  /**
+   * Per row: the stream tokens before the window's first target — the previous window's T + 1
+   * tokens (ending with this window's first input), or just that one token for the first window.
+   * None of them is a target of this window, so weights computed from them cannot leak a target.
+   */
+  contexts: Int32Array[];
+}
+
+/** What the evaluator needs from a model: a name, its guarantee, and how it scores a batch. */
+export interface WindowEvaluator {
+  label: string;
+  experts: string[];
+  optOut: OptOutGuarantee;
+  data: DataContext | undefined;
+  maxSeqLen: number;
+  /** Domains when the caller names none. */
+  defaultDomains: (ctx: DataContext) => string[];
+  /** The summed negative log-likelihood (nats) of the batch's B·T targets. */
+  score(b: ScoreBatch): Promise<number>;
+}
+
+/** Domains with an expert in the model (those the corpus knows), then public. */
+export function defaultEvalDomains(experts: readonly string[], ctx: DataContext): string[] {
+  const ds = experts.filter((e) => ctx.domains.includes(e));
+  if (!ds.includes("public") && ctx.domains.includes("public")) ds.push("public");
+  return ds;
+}
+
+export async function evaluateWindows(ev: WindowEvaluator, opts: WindowEvalOptions = {}): Promise<EvalResult> {
+  const ctx = ev.data ?? (await defaultDataContext());
+  const split = opts.split ?? "test";
+  const domains = opts.domains ?? ev.defaultDomains(ctx);
+  if (domains.length === 0) throw new Error('evaluate: no domains given; pass e.g. { domains: ["math", "public"] }.');
+  for (const d of domains) ctx.checkDomain(d);
+  const seqLen = Math.min(opts.seqLen ?? ctx.seqLen, ev.maxSeqLen);
+  const t0 = performance.now();
+  const streams = await tokenStreams(ctx.corpus, ctx.tokenizer, { split, domains });
+  const sums = new Map<string, { nll: number; tokens: number }>();
+  for (const batch of evalBatches(streams, { batchSize: opts.batchSize ?? 16, seqLen, domains, maxWindows: opts.maxWindows ?? 32 })) {
+    const { inputs, targets } = inputsAndTargets(batch);
+    const d = batch.domains[0]; // eval batches never mix domains
+    const T = batch.seqLen;
+    const stream = streams[d];
+    const contexts = batch.windows.map((k) => stream.subarray(Math.max(0, (k - 1) * T), k * T + 1));
+    const nll = await ev.score({ inputs, targets, B: batch.batchSize, T, domain: d, contexts });
+    const s = sums.get(d) ?? { nll: 0, tokens: 0 };
+    s.nll += nll;
+    s.tokens += batch.batchSize * T;
+    sums.set(d, s);
+    await new Promise((r) => setImmediate(r)); // keep the kernel responsive
+  }
+  const rows: EvalRow[] = domains.map((d) => {
+    const s = sums.get(d);
+    if (!s || s.tokens === 0) throw new Error(`evaluate: the ${split} split of "${d}" has too few tokens for one window of ${seqLen + 1}.`);
+    const loss = s.nll / s.tokens;
+    return { domain: d, tokens: s.tokens, loss, ppl: Math.exp(loss) };
+  });
+  const reference = opts.reference ? await opts.reference.evaluate({ ...opts, reference: undefined, domains }) : undefined;
+  return new EvalResult({ model: ev.label, experts: ev.experts, optOut: ev.optOut, split, seqLen, rows, reference, seconds: (performance.now() - t0) / 1000 });
+}
+
+/** Sum of −x over an array of log-probabilities (a batch's NLL). */
+export function negSum(lp: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < lp.length; i++) s -= lp[i];
+  return s;
+}

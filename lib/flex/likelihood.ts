@@ -1,0 +1,117 @@
+/**
+ * The one likelihood scorer: log p(target) at every position under a model, and what is built on it
+ * — the summed log-likelihood of answer options after a context (the toy tasks) for any model that
+ * can give per-position log-probabilities. Evaluation windows, ensembles and tasks all use these, so
+ * "the model's log-likelihood" is computed one way everywhere.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { ModelConfig } from "../model/config";
+
+/** Anything that maps ids [B, T] to logits [B, T, V] under its own view. */
+export interface LogitModel {
+  config: ModelConfig;
+  logits(ids: tf.Tensor2D): tf.Tensor3D;
+}
+
+/** log p of each option given the context (one number per option). */
+export type OptionScorer = (context: number[], options: number[][]) => Promise<number[]>;
+
+/**
+ * log p(target) at every position of a [B, T] batch: [B·T], computed as z[y] − logsumexp(z) on the
+ * backend and read back as a fresh array.
+ */
+export async function targetLogProbs(m: LogitModel, inputs: Int32Array, targets: ArrayLike<number>, B: number, T: number): Promise<Float32Array> {
+  const V = m.config.vocabSize;
+  const flat = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) flat[i] = i * V + targets[i]; // position of each target in the flat [N·V] logits
+  const lp = tf.tidy(() => {
+    const ids = tf.tensor2d(inputs, [B, T], "int32");
+    const z = tf.reshape(m.logits(ids), [B * T, V]); // [N, V]
+    return logProbsAt(z as tf.Tensor2D, flat);
+  });
+  const out = Float32Array.from(await lp.data());
+  lp.dispose();
+  return out;
+}
+
+/** z[i, y_i] − logsumexp(z[i]) for logits z [N, V] and flat indices i·V + y_i: [N]. */
+function logProbsAt(z: tf.Tensor2D, flat: Int32Array): tf.Tensor1D {
+  const [N, V] = z.shape;
+  const zy = tf.gather(tf.reshape(z, [N * V]), tf.tensor1d(flat, "int32")); // [N]
+  return tf.sub(zy, tf.logSumExp(z, 1)) as tf.Tensor1D; // [N]
+}
+
+/** log p(target) for logits z [N, V] already computed (an ensemble's mixture): [N]. */
+export async function logProbsOf(z: tf.Tensor2D, targets: ArrayLike<number>): Promise<Float32Array> {
+  const [N, V] = z.shape;
+  const flat = new Int32Array(N);
+  for (let i = 0; i < N; i++) flat[i] = i * V + targets[i];
+  const lp = tf.tidy(() => logProbsAt(z, flat));
+  const out = Float32Array.from(await lp.data());
+  lp.dispose();
+  return out;
+}
+
+/** Inputs and targets of a token sequence: ids[:-1] and ids[1:] as one row (T = length − 1). */
+export function shiftRow(ids: ArrayLike<number>): { inputs: Int32Array; targets: Int32Array; T: number } {
+  const T = ids.length - 1;
+  const inputs = new Int32Array(T), targets = new Int32Array(T);
+  for (let t = 0; t < T; t++) {
+    inputs[t] = ids[t];
+    targets[t] = ids[t + 1];
+  }
+  return { inputs, targets, T };
+}
+
+/** Rows [K, T] of context + option (zero-padded at the end: causal attention never looks ahead). */
+export interface OptionRows {
+  ids: Int32Array;
+  K: number;
+  T: number;
+}
+
+export function optionRows(context: number[], options: number[][]): OptionRows {
+  const len = Math.max(...options.map((o) => o.length));
+  const T = context.length + len;
+  const ids = new Int32Array(options.length * T);
+  options.forEach((o, r) => {
+    ids.set(context, r * T);
+    ids.set(o, r * T + context.length);
+  });
+  return { ids, K: options.length, T };
+}
+
+/** Log p of every next token of every option row: [K·(T−1)] (position t predicts token t + 1). */
+export async function rowLogProbs(m: LogitModel, rows: OptionRows): Promise<Float32Array> {
+  const { ids, K, T } = rows;
+  const inputs = new Int32Array(K * (T - 1)), targets = new Int32Array(K * (T - 1)); // [K, T − 1]
+  for (let r = 0; r < K; r++) {
+    inputs.set(ids.subarray(r * T, r * T + T - 1), r * (T - 1));
+    targets.set(ids.subarray(r * T + 1, (r + 1) * T), r * (T - 1));
+  }
+  return targetLogProbs(m, inputs, targets, K, T - 1);
+}
+
+/** Sum of each option's token log-probs from per-position values [K·(T−1)]. */
+export function optionSums(perPos: ArrayLike<number>, context: number[], options: number[][], T: number): number[] {
+  return options.map((o, r) => {
+    let s = 0;
+    for (let j = 0; j < o.length; j++) s += perPos[r * (T - 1) + context.length - 1 + j]; // position c−1+j predicts option token j
+    return s;
+  });
+}
+
+/** Log-likelihood of each option after `context` under one model (one forward pass over the K options). */
+export async function scoreOptions(m: LogitModel, context: number[], options: number[][]): Promise<number[]> {
+  const rows = optionRows(context, options);
+  return optionSums(await rowLogProbs(m, rows), context, options, rows.T);
+}
+
+/** log Σ_m w_m exp(lp_m) over the members with w_m > 0 (a mixture's log-probability). */
+export function logMix(w: ArrayLike<number>, lp: ArrayLike<number>): number {
+  let mx = -Infinity;
+  for (let j = 0; j < w.length; j++) if (w[j] > 0 && lp[j] > mx) mx = lp[j];
+  let s = 0;
+  for (let j = 0; j < w.length; j++) if (w[j] > 0) s += w[j] * Math.exp(lp[j] - mx);
+  return mx + Math.log(s);
+}

@@ -1,0 +1,258 @@
+/**
+ * A data owner's expert (docs/method.md §3): a 2-expert model [public FFN, own FFN] with router rows
+ * [r_pub, r_i], upcycled from a snapshot of the public model and trained on the owner's data with
+ * everything frozen but the own FFN, r_i and the expert bias. The only artefact that leaves the
+ * owner's site is that 2-expert model plus its data card.
+ *
+ * Invariant (refused loudly by `merge`, reported by `invariants()`): after any amount of training,
+ * every shared-trunk tensor, the public FFN and r_pub are bit-identical to the public model's.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { archDiffs, type ModelConfig } from "../model/config";
+import { disposeParams } from "../model/model";
+import type { ModelParams } from "../model/params";
+import { paramEntries } from "../model/params";
+import { ownerTraining } from "../train/config";
+import { ownerExpertSpec } from "../train/freeze";
+import { resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
+import { loadCheckpoint } from "../io/checkpoint";
+import { sha256u32 } from "../util/hash";
+import type { DataCard } from "./cards";
+import type { LabContext } from "./context";
+import type { DomainEmbedding, EmbedderName } from "./embed";
+import { FlexModel } from "./model";
+import { PublicModel, trainingCard } from "./public";
+import { InvariantReport, TrainRecord } from "./records";
+import { isTrunkParam, tensorHash, vectorHash } from "./trunk";
+
+/** One owner's artefact: the only thing that leaves the owner's site (docs/method.md §3, step 5). */
+export interface OwnerArtifact {
+  /** Expert name, usually the domain ("math"). Must be unique within a merge. */
+  name: string;
+  /** The owner's 2-expert config: experts = ["public", name]. */
+  config: ModelConfig;
+  /** The owner's 2-expert parameters: expert 0 = public FFN (frozen), expert 1 = own FFN. */
+  params: ModelParams;
+}
+
+export interface OwnerOptions {
+  /** The public model this owner starts from (its trunk is snapshotted now). */
+  from: PublicModel;
+  /** Router-row initialisation: external embedder (paper), public hidden states, or random (ablation). */
+  init?: EmbedderName;
+  /** Initial β of the expert bias b = min(β, 0); `false` = no bias (the ablation: β fixed at 0). Default −1. */
+  bias?: number | false;
+  /** Expert name (default: the domain). */
+  name?: string;
+  /** Documents for the domain embedding (default 1 000, as in the paper). */
+  docs?: number;
+  /** Who owns it (for the data card). */
+  owner?: string;
+  /** Continue an owner saved with `owner.save(dir)` (weights and optimizer state), e.g. in another process. */
+  resume?: string;
+}
+
+/**
+ * The batch seed an owner of `domain` trains with. A dense expert of the same domain uses it too, so
+ * both see exactly the same windows in the same order: the only difference is what trains.
+ */
+export function ownerBatchSeed(lab: Pick<LabContext, "seed">, domain: string): number {
+  return (lab.seed + sha256u32(`owner:${domain}`)) >>> 0;
+}
+
+export class OwnerExpert {
+  readonly name: string;
+  readonly domain: string;
+  readonly init: EmbedderName;
+  readonly biasInit: number | false;
+  readonly config: ModelConfig;
+  /** Fingerprint of the public model this owner started from. */
+  readonly publicTrunk: string;
+  private paramsValue?: ModelParams;
+  private base?: ModelParams; // snapshot of the public model at creation
+  private embeddings?: { public: DomainEmbedding; own: DomainEmbedding };
+  private readonly session: TrainingSession;
+  private readonly createdAt = new Date().toISOString();
+  private readonly ownerName: string;
+
+  constructor(
+    readonly lab: LabContext,
+    domain: string,
+    private readonly opts: OwnerOptions,
+  ) {
+    lab.data.checkDomain(domain);
+    if (domain === "public") throw new Error('"public" is the public expert; owners train closed domains (e.g. "math").');
+    if (!(opts?.from instanceof PublicModel)) throw new Error('owner: pass the public model to start from: lab.owner("math", { from: pub }).');
+    this.domain = domain;
+    this.name = opts.name ?? domain;
+    this.init = opts.init ?? "external";
+    this.biasInit = opts.bias === undefined ? -1 : opts.bias;
+    if (this.biasInit !== false && !(typeof this.biasInit === "number" && Number.isFinite(this.biasInit))) {
+      throw new Error(`owner "${this.name}": bias must be a finite number (β init) or false (no bias); got ${String(opts.bias)}.`);
+    }
+    if (typeof this.biasInit === "number" && this.biasInit >= 0) {
+      // min(β, 0) passes no gradient for β > 0 (docs/method.md §2.4): a non-negative start never becomes a bias.
+      throw new Error(`owner "${this.name}": bias β must start below 0 (got ${this.biasInit}); b = min(β, 0) has no gradient for β ≥ 0. Use e.g. -1, or false for no bias.`);
+    }
+    this.ownerName = opts.owner ?? `${domain} owner`;
+    this.config = { ...lab.modelConfig, experts: ["public", this.name], topK: 2 };
+    this.base = opts.resume ? undefined : opts.from.snapshot();
+    this.publicTrunk = opts.from.trunkFingerprint();
+    const spec = ownerExpertSpec(this.config, 1);
+    if (this.biasInit === false) spec.rows = { "model.layers.*.mlp.gate.weight": [1] }; // ablation: β stays 0
+    this.session = new TrainingSession(`owner "${this.name}"`, async () => ({
+      params: await this.ensureParams(),
+      cfg: this.config,
+      tc: ownerTraining(this.lab.trainConfig),
+      batches: resumable(await this.lab.batches(this.domain, ownerBatchSeed(this.lab, this.domain))),
+      spec,
+    }));
+  }
+
+  /** The 2-expert parameters (built on first use: the domain embedding takes a moment). */
+  async ensureParams(): Promise<ModelParams> {
+    if (this.paramsValue) return this.paramsValue;
+    const from = this.opts.from;
+    const docs = this.opts.docs ?? 1000;
+    const pubEmb = await this.lab.embed("public", { embedder: this.init, docs, from });
+    const ownEmb = await this.lab.embed(this.domain, { embedder: this.init, docs, from });
+    this.embeddings = { public: pubEmb, own: ownEmb };
+    if (this.opts.resume) return (this.paramsValue = await this.loadResume(this.opts.resume));
+    const base = this.base!;
+    const beta = this.biasInit === false ? 0 : this.biasInit;
+    // Upcycle (docs/method.md §3 step 3): the public FFN copied into both experts; rows [e_pub; e_i] in every layer.
+    this.paramsValue = {
+      ...base,
+      layers: base.layers.map((l) => {
+        const e0 = l.experts[0];
+        const router = tf.tensor2d([Array.from(pubEmb.vector), Array.from(ownEmb.vector)], [2, this.config.dModel]); // [E=2, C]
+        const expertBias = tf.tensor1d([0, beta]); // [E]
+        l.router.dispose();
+        l.expertBias.dispose();
+        return { ...l, router, expertBias, experts: [e0, { gate: tf.clone(e0.gate), up: tf.clone(e0.up), down: tf.clone(e0.down) }] };
+      }),
+    };
+    this.base = undefined;
+    return this.paramsValue;
+  }
+
+  /** Load a saved owner to continue it, refusing one of another domain or another public model. */
+  private async loadResume(dir: string): Promise<ModelParams> {
+    const ck = await loadCheckpoint(dir);
+    const prov = (ck.sidecar.provenance ?? {}) as { kind?: string; domain?: string; publicTrunk?: string };
+    const fail = (why: string): never => {
+      disposeParams(ck.params);
+      if (ck.optimizer) Object.values(ck.optimizer.tensors).forEach((t) => t.dispose());
+      throw new Error(`Cannot resume owner "${this.name}" from ${dir}: ${why}`);
+    };
+    if (prov.kind !== "owner" || ck.config.experts.length !== 2) fail("it is not an owner checkpoint (saved by owner.save).");
+    if (prov.domain !== this.domain || ck.config.experts[1] !== this.name) {
+      fail(`it is owner "${ck.config.experts[1]}" of domain "${prov.domain}", not "${this.name}" of "${this.domain}". Resume each owner from its own checkpoint.`);
+    }
+    if (prov.publicTrunk !== this.publicTrunk) fail("it was trained from a different public model (trunk fingerprints differ).");
+    const diffs = archDiffs(ck.config, this.config);
+    if (diffs.length) fail(`its architecture differs (${diffs.join(", ")}).`);
+    const r = trainerFromCheckpoint(ck);
+    if (r) this.session.restore(r);
+    return ck.params;
+  }
+
+  get params(): ModelParams {
+    if (!this.paramsValue) throw new Error(`owner "${this.name}" has no parameters yet: call await owner.train({ steps }) (or await owner.ensureParams()) first.`);
+    return this.paramsValue;
+  }
+
+  get step(): number {
+    return this.session.step;
+  }
+
+  /** Coordinated training (docs/method.md §3): only this owner's FFN, router row and bias change. Each call has its own LR schedule unless told otherwise. */
+  async train(opts: TrainOptions): Promise<TrainRecord> {
+    const run = await this.session.train(opts);
+    return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+  }
+
+  /**
+   * The coordination invariant: every frozen tensor (trunk, public FFN, r_pub) is bit-identical to
+   * the public model this owner started from — and, if it is still the same, to its live weights.
+   */
+  invariants(pub: PublicModel = this.opts.from): InvariantReport {
+    const p = this.params;
+    const checks: InvariantReport["checks"] = [];
+    const livePub = new Map(paramEntries(pub.params).map((e) => [e.name, e.tensor]));
+    for (const e of paramEntries(p)) {
+      if (isTrunkParam(e.name)) checks.push({ name: e.name, part: "trunk", identical: tensorHash(e.tensor) === tensorHash(livePub.get(e.name)!) });
+    }
+    p.layers.forEach((l, i) => {
+      const pe = pub.params.layers[i].experts[0];
+      const same = ["gate", "up", "down"].every((k) => tensorHash(l.experts[0][k as "gate"]) === tensorHash(pe[k as "gate"]));
+      checks.push({ name: `model.layers.${i}.mlp.experts.0.*`, part: "public expert", identical: same });
+      const row = tf.tidy(() => l.router.slice([0, 0], [1, -1]).reshape([-1])); // [C]
+      const rowHash = vectorHash(row.dataSync() as Float32Array);
+      row.dispose();
+      checks.push({ name: `model.layers.${i}.mlp.gate.weight[0]`, part: "public router row", identical: rowHash === this.embeddings!.public.sha256 });
+    });
+    return new InvariantReport({ owner: this.name, publicTrunk: this.publicTrunk, livePublicTrunk: pub.trunkFingerprint(), checks });
+  }
+
+  card(): DataCard {
+    const docs = this.lab.data.corpus.documents({ domain: this.domain, split: "train" });
+    return {
+      expert: this.name,
+      owner: this.ownerName,
+      domain: this.domain,
+      licenses: [...new Set(docs.map((d) => d.license))].sort(),
+      documents: docs.length,
+      tokensSeen: this.session.tokensSeen,
+      embedding: this.embeddings ? { embedder: this.init, documents: this.embeddings.own.documents, sha256: this.embeddings.own.sha256 } : undefined,
+      training: { steps: this.step, preset: this.lab.preset, biasInit: this.biasInit, ...trainingCard(ownerTraining(this.lab.trainConfig)) },
+      seed: this.lab.seed,
+      createdAt: this.createdAt,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /** The only artefact that leaves the owner's site: a 2-expert model plus its data card. */
+  artifact(): OwnerArtifact & { card: DataCard; publicTrunk: string } {
+    return { name: this.name, config: this.config, params: this.params, card: this.card(), publicTrunk: this.publicTrunk };
+  }
+
+  /** This owner's 2-expert model as a FlexModel (for evaluation before merging). */
+  model(): FlexModel {
+    return new FlexModel({
+      config: this.config,
+      params: this.params,
+      cards: { public: this.opts.from.card(), [this.name]: this.card() },
+      provenance: { kind: "owner", routerTuned: false, trunk: this.publicTrunk },
+      label: `owner:${this.name}`,
+      data: this.lab.data,
+    });
+  }
+
+  /** Save the owner's artefact (and its optimizer state, so `lab.owner(d, { from, resume: dir })` continues exactly). */
+  async save(dir: string): Promise<void> {
+    await this.session.save(dir, this.config, this.params, {
+      dataCards: { public: null, [this.name]: this.card() },
+      provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit },
+      step: this.step,
+    });
+  }
+
+  dispose(): void {
+    this.session.dispose();
+    if (this.paramsValue) disposeParams(this.paramsValue);
+    if (this.base) disposeParams(this.base);
+  }
+}
+
+/** Read an owner's saved artefact (what `owner.save(dir)` wrote) for merging. */
+export async function loadOwnerArtifact(dir: string): Promise<OwnerArtifact & { card?: DataCard; publicTrunk?: string }> {
+  const ck = await loadCheckpoint(dir);
+  const prov = (ck.sidecar.provenance ?? {}) as { kind?: string; publicTrunk?: string };
+  if (ck.config.experts.length !== 2) {
+    throw new Error(`${dir} is not an owner artefact: it has ${ck.config.experts.length} experts (an owner saves a 2-expert model [public, owner]).`);
+  }
+  const name = ck.config.experts[1];
+  const card = (ck.sidecar.dataCards[1] ?? undefined) as DataCard | undefined;
+  return { name, config: ck.config, params: ck.params, card, publicTrunk: prov.publicTrunk };
+}

@@ -1,0 +1,108 @@
+/**
+ * The public model: the dense model every owner starts from (docs/method.md §1, §3 step 1). It trains
+ * on the public split through a TrainingSession; `model()` is a FlexModel view over its live weights.
+ */
+import type { ModelConfig } from "../model/config";
+import { cloneParams, disposeParams } from "../model/model";
+import type { ModelParams } from "../model/params";
+import type { TrainConfig } from "../train/config";
+import { resumable, TrainingSession, type ResumePoint, type TrainOptions } from "../train/session";
+import type { DataCard } from "./cards";
+import type { LabContext } from "./context";
+import { FlexModel } from "./model";
+import { TrainRecord } from "./records";
+import { trunkFingerprint } from "./trunk";
+
+export class PublicModel {
+  readonly config: ModelConfig;
+  /** Live parameters: training replaces these tensors. Use `model()` for a view, `snapshot()` for a copy. */
+  readonly params: ModelParams;
+  private readonly session: TrainingSession;
+  readonly createdAt = new Date().toISOString();
+
+  constructor(
+    /** The lab this model belongs to (its data, settings and batches). */
+    readonly lab: LabContext,
+    params: ModelParams,
+    resume?: ResumePoint,
+  ) {
+    this.config = lab.modelConfig;
+    this.params = params;
+    this.session = new TrainingSession(
+      "public model",
+      async () => ({ params: this.params, cfg: this.config, tc: this.lab.trainConfig, batches: resumable(await this.lab.batches("public", this.lab.seed)) }),
+      resume,
+    );
+  }
+
+  /** Steps trained so far. */
+  get step(): number {
+    return this.session.step;
+  }
+
+  /**
+   * Train on the public split; callable again and again. Each call lays out its own LR schedule over
+   * its steps unless `schedule` says otherwise (`{ steps: total }` then `"continue"` spreads one over calls).
+   */
+  async train(opts: TrainOptions): Promise<TrainRecord> {
+    const run = await this.session.train(opts);
+    return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+  }
+
+  /** sha256 over every shared-trunk tensor hash: the public model's fingerprint. */
+  trunkFingerprint(): string {
+    return trunkFingerprint(this.params);
+  }
+
+  card(): DataCard {
+    const docs = this.lab.data.corpus.documents({ domain: "public", split: "train" });
+    return {
+      expert: "public",
+      owner: "public",
+      domain: "public",
+      licenses: [...new Set(docs.map((d) => d.license))].sort(),
+      documents: docs.length,
+      tokensSeen: this.session.tokensSeen,
+      training: { steps: this.step, preset: this.lab.preset, ...trainingCard(this.lab.trainConfig) },
+      seed: this.lab.seed,
+      createdAt: this.createdAt,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /** A dense FlexModel view over the live parameters. */
+  model(): FlexModel {
+    return new FlexModel({
+      config: this.config,
+      params: this.params,
+      cards: { public: this.card() },
+      provenance: { kind: "public", routerTuned: false, trunk: this.trunkFingerprint() },
+      label: "public",
+      data: this.lab.data,
+    });
+  }
+
+  /** A deep copy of the current parameters (the caller owns them). */
+  snapshot(): ModelParams {
+    return cloneParams(this.params);
+  }
+
+  /** Save as a Hugging Face–layout checkpoint (optimizer state included, so training can resume). */
+  async save(dir: string): Promise<void> {
+    await this.session.save(dir, this.config, this.params, {
+      dataCards: { public: this.card() },
+      provenance: { kind: "public", trunk: this.trunkFingerprint(), preset: this.lab.preset, seed: this.lab.seed },
+      step: this.step,
+    });
+  }
+
+  dispose(): void {
+    this.session.dispose();
+    disposeParams(this.params);
+  }
+}
+
+/** The training settings a data card records (the schedule is per call, so only its shape is here). */
+export function trainingCard(tc: TrainConfig): Record<string, unknown> {
+  return { lr: tc.lr, batchSize: tc.batchSize, seqLen: tc.seqLen, weightDecay: tc.weightDecay, zLossWeight: tc.zLossWeight, schedule: "per train call: warm-up + cosine" };
+}

@@ -1,0 +1,43 @@
+/**
+ * Bit-level identity of tensors: the evidence behind FlexOlmo's coordination invariant
+ * (docs/method.md §3, §4.1). Owners train against a frozen copy of the public model, so every
+ * shared-trunk tensor of every owner must hash equal to the public model's; merge and the owner's
+ * own invariant report compare these hashes.
+ */
+import { createHash } from "node:crypto";
+import type * as tf from "@tensorflow/tfjs";
+import type { ModelParams } from "../model/params";
+import { paramEntries } from "../model/params";
+
+/** sha256 over dtype, shape and the raw little-endian bytes: equal hashes ⇔ bit-identical tensors. */
+export function tensorHash(t: tf.Tensor): string {
+  const h = createHash("sha256");
+  h.update(`${t.dtype}:${t.shape.join("x")}:`);
+  const data = t.dataSync();
+  h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return h.digest("hex");
+}
+
+/** sha256 of a float vector's bytes (a domain embedding, a router row): equal ⇔ bit-identical. */
+export function vectorHash(v: Float32Array): string {
+  return createHash("sha256").update(Buffer.from(v.buffer, v.byteOffset, v.byteLength)).digest("hex");
+}
+
+/** Names of the shared trunk: everything that is not part of the MoE block (router, bias, experts). */
+export function isTrunkParam(name: string): boolean {
+  return !/\.mlp\./.test(name);
+}
+
+/** sha256 of every shared-trunk tensor, keyed by canonical name. */
+export function trunkHashes(p: ModelParams): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of paramEntries(p)) if (isTrunkParam(e.name)) out.set(e.name, tensorHash(e.tensor));
+  return out;
+}
+
+/** One sha256 over every trunk tensor's hash: a public model's fingerprint. */
+export function trunkFingerprint(p: ModelParams): string {
+  const h = createHash("sha256");
+  for (const [name, v] of trunkHashes(p)) h.update(`${name}=${v}\n`);
+  return h.digest("hex");
+}
