@@ -17,10 +17,10 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { type ModelConfig, headDim, validateConfig } from "../model/config";
+import { type ModelConfig, validateConfig } from "../model/config";
 import { paramCount } from "../model/model";
-import type { ExpertParams, LayerParams, ModelParams } from "../model/params";
-import { paramEntries } from "../model/params";
+import type { ModelParams } from "../model/params";
+import { buildParams, paramEntries, paramSchema } from "../model/params";
 import { type HfExtras, fromHfConfig, toHfConfig } from "./hf-config";
 import { type LoadedTensor, type TensorInfo, type WriteEntry, readSafetensors, readSafetensorsHeader, writeSafetensors } from "./safetensors";
 
@@ -144,40 +144,14 @@ export interface ExpectedTensor {
 }
 
 /**
- * Every parameter the config implies, with names and order identical to `paramEntries`
- * (a test checks this), so loading can validate before allocating a single tensor.
+ * Every parameter the config implies, with names and order identical to `paramEntries` (both come
+ * from the parameter schema), so loading can validate before allocating a single tensor.
  */
 export function expectedTensors(cfg: ModelConfig): ExpectedTensor[] {
-  const C = cfg.dModel;
-  const F = cfg.dFf;
-  const E = cfg.experts.length;
-  const qDim = cfg.nHeads * headDim(cfg);
-  const kvDim = cfg.nKvHeads * headDim(cfg);
-  const out: ExpectedTensor[] = [];
-  const add = (name: string, shape: number[], transposed = false, hf = true) =>
-    out.push({ name, shape, hfShape: transposed ? [shape[1], shape[0]] : shape, transposed, hf });
-  add("model.embed_tokens.weight", [cfg.vocabSize, C]);
-  for (let i = 0; i < cfg.nLayers; i++) {
-    const pre = `model.layers.${i}`;
-    add(`${pre}.self_attn.q_proj.weight`, [C, qDim], true);
-    add(`${pre}.self_attn.k_proj.weight`, [C, kvDim], true);
-    add(`${pre}.self_attn.v_proj.weight`, [C, kvDim], true);
-    add(`${pre}.self_attn.o_proj.weight`, [qDim, C], true);
-    add(`${pre}.self_attn.q_norm.weight`, [qDim]);
-    add(`${pre}.self_attn.k_norm.weight`, [kvDim]);
-    add(`${pre}.post_attention_layernorm.weight`, [C]);
-    add(`${pre}.post_feedforward_layernorm.weight`, [C]);
-    add(`${pre}.mlp.gate.weight`, [E, C]);
-    add(`${pre}.mlp.expert_bias`, [E], false, false);
-    for (let j = 0; j < E; j++) {
-      add(`${pre}.mlp.experts.${j}.gate_proj.weight`, [C, F], true);
-      add(`${pre}.mlp.experts.${j}.up_proj.weight`, [C, F], true);
-      add(`${pre}.mlp.experts.${j}.down_proj.weight`, [F, C], true);
-    }
-  }
-  add("model.norm.weight", [C]);
-  add("lm_head.weight", [C, cfg.vocabSize], true);
-  return out;
+  return paramSchema(cfg).map((s) => {
+    const shape = s.shape(cfg);
+    return { name: s.name, shape, hfShape: s.transposed ? [shape[1], shape[0]] : shape, transposed: s.transposed, hf: s.hf };
+  });
 }
 
 /** [rows, cols] row-major → [cols, rows] row-major. */
@@ -629,25 +603,28 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (fused) splitFusedExperts(raw, config);
   if (tiedHead) raw.set("lm_head.weight", raw.get("model.embed_tokens.weight")!);
 
-  // Build tensors in our layout. Everything created here is owned by the returned params.
-  const made = new Map<string, tf.Tensor>();
+  // Build tensors in our layout, in canonical order. Everything created here is owned by the returned params.
+  const made: tf.Tensor[] = [];
+  let params: ModelParams;
   try {
-    for (const e of expectedTensors(config)) {
+    params = buildParams(config, (s) => {
+      const shape = s.shape(config);
       let data: Float32Array;
-      if (!e.hf) {
-        const layer = Number(e.name.split(".")[2]);
-        data = Float32Array.from(sidecar.expertBias[layer]);
+      if (!s.hf) {
+        // The only tensor HF has no place for is the expert bias: one sidecar row per layer.
+        data = Float32Array.from(sidecar.expertBias[s.indices[0]]);
       } else {
-        const t = raw.get(e.name)!;
-        data = e.transposed ? transpose2d(t.data as Float32Array, e.hfShape[0], e.hfShape[1]) : (t.data as Float32Array);
+        const t = raw.get(s.name)!;
+        data = s.transposed ? transpose2d(t.data as Float32Array, shape[1], shape[0]) : (t.data as Float32Array); // HF [out, in] → our [in, out]
       }
-      made.set(e.name, tf.tensor(data, e.shape, "float32"));
-    }
+      const x = tf.tensor(data, shape, "float32");
+      made.push(x);
+      return x;
+    });
   } catch (err) {
-    for (const t of made.values()) t.dispose();
+    for (const t of made) t.dispose();
     throw err;
   }
-  const params = assembleParams(config, made);
 
   let optimizer: OptimizerState | undefined;
   const optFile = path.join(root, CHECKPOINT_FILES.optimizer);
@@ -688,33 +665,6 @@ function splitFusedExperts(raw: Map<string, LoadedTensor>, cfg: ModelConfig): vo
       raw.set(`${pre}.${j}.down_proj.weight`, mk("down", [C, F], dn.slice(j * C * F, (j + 1) * C * F))); // [C, F]
     }
   }
-}
-
-function assembleParams(cfg: ModelConfig, t: Map<string, tf.Tensor>): ModelParams {
-  const get = <T extends tf.Tensor>(name: string) => t.get(name) as T;
-  const layers: LayerParams[] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
-    const pre = `model.layers.${i}`;
-    const experts: ExpertParams[] = cfg.experts.map((_, j) => ({
-      gate: get<tf.Tensor2D>(`${pre}.mlp.experts.${j}.gate_proj.weight`),
-      up: get<tf.Tensor2D>(`${pre}.mlp.experts.${j}.up_proj.weight`),
-      down: get<tf.Tensor2D>(`${pre}.mlp.experts.${j}.down_proj.weight`),
-    }));
-    layers.push({
-      q: get(`${pre}.self_attn.q_proj.weight`),
-      k: get(`${pre}.self_attn.k_proj.weight`),
-      v: get(`${pre}.self_attn.v_proj.weight`),
-      o: get(`${pre}.self_attn.o_proj.weight`),
-      qNorm: get(`${pre}.self_attn.q_norm.weight`),
-      kNorm: get(`${pre}.self_attn.k_norm.weight`),
-      postAttnNorm: get(`${pre}.post_attention_layernorm.weight`),
-      postFfnNorm: get(`${pre}.post_feedforward_layernorm.weight`),
-      router: get(`${pre}.mlp.gate.weight`),
-      expertBias: get(`${pre}.mlp.expert_bias`),
-      experts,
-    });
-  }
-  return { embed: get("model.embed_tokens.weight"), layers, norm: get("model.norm.weight"), lmHead: get("lm_head.weight") };
 }
 
 /** Config, sidecar and element counts without reading any tensor data (cheap for `flexolmo info`). */

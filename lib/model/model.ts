@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { hasFused, installOps, rmsNormFused, rope, ropeAngles } from "../ops";
 import { headDim, ModelConfig, validateConfig } from "./config";
-import { ExpertParams, LayerParams, ModelParams, paramEntries } from "./params";
+import { buildParams, checkParamsMatch, ExpertParams, LayerParams, ModelParams, paramSchema } from "./params";
 import { hashString, Rng } from "./rng";
 
 // ---------------------------------------------------------------------------------------------
@@ -405,50 +405,9 @@ export function forward(params: ModelParams, cfg: ModelConfig, ids: tf.Tensor2D,
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parameters
+// Parameters (the tree's bookkeeping — names, shapes, walks — lives in ./params)
 
-/** Expected shape of every canonical parameter, for checking loaded or hand-built params. */
-export function expectedShapes(cfg: ModelConfig): Map<string, number[]> {
-  const C = cfg.dModel, hd = headDim(cfg), F = cfg.dFf, E = cfg.experts.length;
-  const m = new Map<string, number[]>();
-  m.set("model.embed_tokens.weight", [cfg.vocabSize, C]);
-  for (let i = 0; i < cfg.nLayers; i++) {
-    const p = `model.layers.${i}`;
-    m.set(`${p}.self_attn.q_proj.weight`, [C, cfg.nHeads * hd]);
-    m.set(`${p}.self_attn.k_proj.weight`, [C, cfg.nKvHeads * hd]);
-    m.set(`${p}.self_attn.v_proj.weight`, [C, cfg.nKvHeads * hd]);
-    m.set(`${p}.self_attn.o_proj.weight`, [cfg.nHeads * hd, C]);
-    m.set(`${p}.self_attn.q_norm.weight`, [cfg.nHeads * hd]);
-    m.set(`${p}.self_attn.k_norm.weight`, [cfg.nKvHeads * hd]);
-    m.set(`${p}.post_attention_layernorm.weight`, [C]);
-    m.set(`${p}.post_feedforward_layernorm.weight`, [C]);
-    m.set(`${p}.mlp.gate.weight`, [E, C]);
-    m.set(`${p}.mlp.expert_bias`, [E]);
-    for (let j = 0; j < E; j++) {
-      m.set(`${p}.mlp.experts.${j}.gate_proj.weight`, [C, F]);
-      m.set(`${p}.mlp.experts.${j}.up_proj.weight`, [C, F]);
-      m.set(`${p}.mlp.experts.${j}.down_proj.weight`, [F, C]);
-    }
-  }
-  m.set("model.norm.weight", [C]);
-  m.set("lm_head.weight", [C, cfg.vocabSize]);
-  return m;
-}
-
-/** Throw a clear error if params do not match the config (layer count, expert count, shapes, dtype). */
-export function checkParamsMatch(params: ModelParams, cfg: ModelConfig): void {
-  if (params.layers.length !== cfg.nLayers) throw new Error(`params have ${params.layers.length} layers but the config says nLayers = ${cfg.nLayers}`);
-  const want = expectedShapes(cfg);
-  for (const { name, tensor } of paramEntries(params)) {
-    const s = want.get(name);
-    if (!s) throw new Error(`params have a tensor "${name}" that the config does not describe (experts: ${cfg.experts.length})`);
-    if (tensor.isDisposed) throw new Error(`parameter "${name}" has been disposed`);
-    if (tensor.shape.join() !== s.join()) throw new Error(`parameter "${name}" has shape [${tensor.shape}] but the config implies [${s}] (our layout is [in, out])`);
-    if (tensor.dtype !== "float32") throw new Error(`parameter "${name}" must be float32 (got ${tensor.dtype})`);
-    want.delete(name);
-  }
-  if (want.size) throw new Error(`params are missing ${want.size} tensor(s), e.g. "${[...want.keys()][0]}"`);
-}
+export { checkParamsMatch, cloneParams, disposeParams, expectedShapes } from "./params";
 
 /** Initialisation std for weight matrices and embeddings: OLMo 2 initialises every weight from N(0, 0.02²), truncated at ±3σ. */
 export const INIT_STD = 0.02;
@@ -457,56 +416,23 @@ export const INIT_STD = 0.02;
  * Fresh parameters, deterministic for a seed and independent of the backend. Every tensor draws from
  * its own stream seeded by (seed, canonical name), so a 2-expert model's expert 0, attention and
  * embeddings equal the dense model's for the same seed. Norm weights start at 1; the expert bias at 0
- * (min(0, 0) = 0: no effect until trained; OLMo-core leaves it uninitialised, see spec §2.4).
+ * (min(0, 0) = 0: no effect until trained; OLMo-core leaves it uninitialised). Which rule a tensor
+ * gets is its `init` in the parameter schema.
  */
 export function initParams(cfg: ModelConfig, seed: number): ModelParams {
   validateConfig(cfg);
   if (!Number.isInteger(seed)) throw new Error(`initParams: seed must be an integer (got ${seed})`);
-  const shapes = expectedShapes(cfg);
-  const make = (name: string): tf.Tensor => {
-    const shape = shapes.get(name)!;
+  return buildParams(cfg, (s) => {
+    const shape = s.shape(cfg);
     const size = shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(size);
-    if (name.endsWith("norm.weight") || name.endsWith("layernorm.weight")) v.fill(1);
-    else if (name.endsWith("expert_bias")) v.fill(0);
-    else {
-      const rng = new Rng((hashString(name) ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0);
+    const v = new Float32Array(size); // zeros unless filled below
+    if (s.init === "ones") v.fill(1);
+    else if (s.init === "normal") {
+      const rng = new Rng((hashString(s.name) ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0);
       for (let i = 0; i < size; i++) v[i] = rng.truncNormal(INIT_STD);
     }
     return tf.tensor(v, shape, "float32");
-  };
-  const E = cfg.experts.length;
-  const layers: LayerParams[] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
-    const p = `model.layers.${i}`;
-    const experts: ExpertParams[] = [];
-    for (let j = 0; j < E; j++) {
-      experts.push({
-        gate: make(`${p}.mlp.experts.${j}.gate_proj.weight`) as tf.Tensor2D,
-        up: make(`${p}.mlp.experts.${j}.up_proj.weight`) as tf.Tensor2D,
-        down: make(`${p}.mlp.experts.${j}.down_proj.weight`) as tf.Tensor2D,
-      });
-    }
-    layers.push({
-      q: make(`${p}.self_attn.q_proj.weight`) as tf.Tensor2D,
-      k: make(`${p}.self_attn.k_proj.weight`) as tf.Tensor2D,
-      v: make(`${p}.self_attn.v_proj.weight`) as tf.Tensor2D,
-      o: make(`${p}.self_attn.o_proj.weight`) as tf.Tensor2D,
-      qNorm: make(`${p}.self_attn.q_norm.weight`) as tf.Tensor1D,
-      kNorm: make(`${p}.self_attn.k_norm.weight`) as tf.Tensor1D,
-      postAttnNorm: make(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D,
-      postFfnNorm: make(`${p}.post_feedforward_layernorm.weight`) as tf.Tensor1D,
-      router: make(`${p}.mlp.gate.weight`) as tf.Tensor2D,
-      expertBias: make(`${p}.mlp.expert_bias`) as tf.Tensor1D,
-      experts,
-    });
-  }
-  return {
-    embed: make("model.embed_tokens.weight") as tf.Tensor2D,
-    layers,
-    norm: make("model.norm.weight") as tf.Tensor1D,
-    lmHead: make("lm_head.weight") as tf.Tensor2D,
-  };
+  });
 }
 
 /**
@@ -516,32 +442,14 @@ export function initParams(cfg: ModelConfig, seed: number): ModelParams {
  */
 export function paramCount(cfg: ModelConfig): { total: number; active: number; hf: number } {
   validateConfig(cfg);
-  let total = 0;
-  for (const s of expectedShapes(cfg).values()) total += s.reduce((a, b) => a * b, 1);
+  let total = 0, hf = 0;
+  for (const s of paramSchema(cfg)) {
+    const n = s.shape(cfg).reduce((a, b) => a * b, 1);
+    total += n;
+    if (s.hf) hf += n;
+  }
   const E = cfg.experts.length;
-  const hf = total - cfg.nLayers * E;
   const ffn = 3 * cfg.dModel * cfg.dFf;
   const active = total - cfg.nLayers * (E - cfg.topK) * ffn;
   return { total, active, hf };
-}
-
-/** Dispose every tensor in a parameter object. */
-export function disposeParams(p: ModelParams): void {
-  for (const e of paramEntries(p)) if (!e.tensor.isDisposed) e.tensor.dispose();
-}
-
-/** Deep copy (new tensors), e.g. to keep a snapshot before training. */
-export function cloneParams(p: ModelParams): ModelParams {
-  const c = <T extends tf.Tensor>(t: T): T => tf.clone(t);
-  return {
-    embed: c(p.embed),
-    layers: p.layers.map((l) => ({
-      q: c(l.q), k: c(l.k), v: c(l.v), o: c(l.o),
-      qNorm: c(l.qNorm), kNorm: c(l.kNorm), postAttnNorm: c(l.postAttnNorm), postFfnNorm: c(l.postFfnNorm),
-      router: c(l.router), expertBias: c(l.expertBias),
-      experts: l.experts.map((e) => ({ gate: c(e.gate), up: c(e.up), down: c(e.down) })),
-    })),
-    norm: c(p.norm),
-    lmHead: c(p.lmHead),
-  };
 }

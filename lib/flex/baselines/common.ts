@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ARCH_FIELDS, type ModelConfig } from "../../model/config";
 import { cloneParams, disposeParams } from "../../model/model";
-import type { ExpertParams, LayerParams, ModelParams } from "../../model/params";
+import { mapParams, type ModelParams } from "../../model/params";
 import type { TrainConfig } from "../../train/config";
 import type { FreezeSpec } from "../../train/freeze";
 import { resumable, TrainingSession, type TrainOptions } from "../../train/session";
@@ -80,33 +80,11 @@ export function checkUniqueLabels(labels: readonly string[], what: string): void
 // ---------------------------------------------------------------------------------------------
 // Parameter arithmetic
 
-/** Build new params by combining the same tensor of every input (all inputs must have equal shapes). */
-export function zipParams(ps: readonly ModelParams[], f: (ts: tf.Tensor[]) => tf.Tensor): ModelParams {
-  const g = <T extends tf.Tensor>(pick: (p: ModelParams) => T): T => f(ps.map(pick)) as T;
-  const ffn = (i: number, j: number): ExpertParams => ({
-    gate: g((p) => p.layers[i].experts[j].gate),
-    up: g((p) => p.layers[i].experts[j].up),
-    down: g((p) => p.layers[i].experts[j].down),
-  });
-  return {
-    embed: g((p) => p.embed),
-    layers: ps[0].layers.map((l0, i): LayerParams => ({
-      q: g((p) => p.layers[i].q),
-      k: g((p) => p.layers[i].k),
-      v: g((p) => p.layers[i].v),
-      o: g((p) => p.layers[i].o),
-      qNorm: g((p) => p.layers[i].qNorm),
-      kNorm: g((p) => p.layers[i].kNorm),
-      postAttnNorm: g((p) => p.layers[i].postAttnNorm),
-      postFfnNorm: g((p) => p.layers[i].postFfnNorm),
-      router: g((p) => p.layers[i].router),
-      expertBias: g((p) => p.layers[i].expertBias),
-      experts: l0.experts.map((_, j) => ffn(i, j)),
-    })),
-    norm: g((p) => p.norm),
-    lmHead: g((p) => p.lmHead),
-  };
-}
+/**
+ * Build new params by combining the same tensor of every input (all inputs must have equal shapes).
+ * Kept as a name for `mapParams`, the schema-derived walk that does the work.
+ */
+export const zipParams: (ps: readonly ModelParams[], f: (ts: tf.Tensor[]) => tf.Tensor) => ModelParams = mapParams;
 
 /**
  * Σ_i w_i θ_i for every tensor (new tensors; the caller owns them). Products then one addN, so
@@ -117,7 +95,7 @@ export function weightedAverage(ps: readonly ModelParams[], weights: readonly nu
   if (ps.length === 0) throw new Error("weightedAverage: no parameter sets given.");
   if (weights.length !== ps.length) throw new Error(`weightedAverage: ${weights.length} weights for ${ps.length} parameter sets.`);
   if (weights.some((w) => !Number.isFinite(w))) throw new Error(`weightedAverage: weights must be finite numbers (got ${weights.join(", ")}).`);
-  return zipParams(ps, (ts) => tf.tidy(() => (ts.length === 1 ? tf.mul(ts[0], weights[0]) : tf.addN(ts.map((t, i) => tf.mul(t, weights[i]))))));
+  return mapParams(ps, (ts) => tf.tidy(() => (ts.length === 1 ? tf.mul(ts[0], weights[0]) : tf.addN(ts.map((t, i) => tf.mul(t, weights[i]))))));
 }
 
 /** A copy of a FlexModel that owns its tensors (same view, label, cards), so later training of the source cannot change it. */
