@@ -76,7 +76,7 @@ test("merge refuses a changed public FFN, a different r_pub, duplicates, other a
   const otherRow = { ...o, name: "x", params: { ...o.params, layers: o.params.layers.map((x) => ({ ...x, router: tf.mul(x.router, 2) as tf.Tensor2D })) } };
   assert.throws(() => mergeParams(pub, [owners[0], otherRow]), /router row 0 \(r_pub\) in layer 0 differs/);
   assert.throws(() => mergeParams(pub, [owners[0], { ...owners[1], name: "math" }]), /Duplicate expert name "math"/);
-  assert.throws(() => mergeParams(pub, [{ ...owners[0], config: { ...owners[0].config, dFf: 128 } }]), /architecture differs.*dFf: 96 vs 128/);
+  assert.throws(() => mergeParams(pub, [{ ...owners[0], config: { ...owners[0].config, dFf: 128 } }]), /architecture differs.*dFf 96 vs 128/);
   assert.throws(() => mergeParams(pub, [{ ...owners[0], config: { ...owners[0].config, experts: ["public"] } }]), /not a 2-expert model/);
   assert.throws(() => mergeParams(pub, []), /at least one owner/);
 });
