@@ -11,6 +11,8 @@ export { barChart, heatmap, lineChart, scatterChart, stackedBarH } from "./chart
 export type { Cell, TableSpec, TableView, TokenColorsSpec, TokenColorsView } from "./views";
 export { table, tableHtml, tableText, tokenColors, tokenColorsHtml, tokenColorsText } from "./views";
 export { escapeXml, figureToHtml, figureToSvg, niceTicks } from "./svg";
+export type { HtmlPart, TextPart } from "./record";
+export { ResultRecord, htmlOf, textOf } from "./record";
 export type { LiveDisplayOptions } from "./live";
 export { LiveDisplay, show } from "./live";
 export type { KernelBridge } from "./kernel-bridge";

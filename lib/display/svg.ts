@@ -202,6 +202,20 @@ export function figureToHtml(fig: PlotlyFigure): string {
   return `<div class="flexolmo-figure">${figureToSvg(fig)}</div>`;
 }
 
+/** Tick labels under the x axis (at 45° when they would overlap) and left of the y axis; (x0, y0) is the plot's bottom-left corner. */
+function tickLabels(xs: Scale, ys: Scale, x0: number, y0: number, rotate: boolean, out: string[]): void {
+  for (const t of xs.ticks) {
+    out.push(
+      rotate
+        ? `<text transform="translate(${px(t.pos)} ${px(y0 + 10)}) rotate(-45)" text-anchor="end" dy="0.35em" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`
+        : `<text x="${px(t.pos)}" y="${px(y0 + 16)}" text-anchor="middle" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`,
+    );
+  }
+  for (const t of ys.ticks) {
+    out.push(`<text x="${px(x0 - 6)}" y="${px(t.pos)}" dy="0.35em" text-anchor="end" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`);
+  }
+}
+
 function axisTitles(frame: Frame, W: number, H: number, xTitle: string | undefined, yTitle: string | undefined, out: string[]): void {
   if (xTitle) {
     out.push(
@@ -357,16 +371,7 @@ function renderCartesian(fig: PlotlyFigure, out: string[]): void {
   if (zeroX !== undefined && zeroX > x0 && zeroX < x1) out.push(`<line x1="${px(zeroX)}" y1="${px(y1)}" x2="${px(zeroX)}" y2="${px(y0)}" stroke="${AXIS}"/>`);
   out.push(`<line x1="${px(x0)}" y1="${px(y0)}" x2="${px(x1)}" y2="${px(y0)}" stroke="${AXIS}"/>`);
   out.push(`<line x1="${px(x0)}" y1="${px(y1)}" x2="${px(x0)}" y2="${px(y0)}" stroke="${AXIS}"/>`);
-  for (const t of xs.ticks) {
-    out.push(
-      rotate
-        ? `<text transform="translate(${px(t.pos)} ${px(y0 + 10)}) rotate(-45)" text-anchor="end" dy="0.35em" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`
-        : `<text x="${px(t.pos)}" y="${px(y0 + 16)}" text-anchor="middle" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`,
-    );
-  }
-  for (const t of ys.ticks) {
-    out.push(`<text x="${px(x0 - 6)}" y="${px(t.pos)}" dy="0.35em" text-anchor="end" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`);
-  }
+  tickLabels(xs, ys, x0, y0, rotate, out);
   axisTitles(frame, W, H, xTitle, yTitle, out);
 
   // Bars first (behind lines), then scatter traces.
@@ -555,16 +560,7 @@ function renderHeatmap(fig: PlotlyFigure, t: HeatmapTrace, out: string[]): void 
       );
     });
   });
-  for (const tk of xs.ticks) {
-    out.push(
-      rotate
-        ? `<text transform="translate(${px(tk.pos)} ${px(y0 + 10)}) rotate(-45)" text-anchor="end" dy="0.35em" font-size="${TICK_FONT}" fill="#555555">${escapeXml(tk.label)}</text>`
-        : `<text x="${px(tk.pos)}" y="${px(y0 + 16)}" text-anchor="middle" font-size="${TICK_FONT}" fill="#555555">${escapeXml(tk.label)}</text>`,
-    );
-  }
-  for (const tk of ys.ticks) {
-    out.push(`<text x="${px(x0 - 6)}" y="${px(tk.pos)}" dy="0.35em" text-anchor="end" font-size="${TICK_FONT}" fill="#555555">${escapeXml(tk.label)}</text>`);
-  }
+  tickLabels(xs, ys, x0, y0, rotate, out);
   axisTitles({ left, right, top, bottom }, W, H, xTitle, yTitle, out);
   for (const a of layout.annotations ?? []) renderAnnotation(a, xs, ys, out, { x0, x1, y0, y1 });
 

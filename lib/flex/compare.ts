@@ -11,8 +11,10 @@
  * returns an EvalResult (the ensembles in ./baselines).
  */
 import { barChart } from "../display/charts";
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { EvalResult, htmlTable, textTable } from "./results";
+import type { PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
+import { EvalResult } from "./results";
 import type { FlexModel } from "./model";
 import type { WindowEvalOptions } from "./baselines/common";
 
@@ -109,7 +111,7 @@ export async function compare(models: readonly Comparable[], opts: CompareOption
 }
 
 /** The comparison table: rows = models, columns = per-domain perplexity, average, improvement over the reference. */
-export class ComparisonResult {
+export class ComparisonResult extends ResultRecord {
   readonly split: string;
   readonly seqLen: number;
   readonly domains: string[];
@@ -119,6 +121,7 @@ export class ComparisonResult {
   readonly results: EvalResult[];
 
   constructor(init: { split: string; seqLen: number; domains: string[]; reference?: string; rows: ComparisonRow[]; results: EvalResult[] }) {
+    super();
     this.split = init.split;
     this.seqLen = init.seqLen;
     this.domains = init.domains;
@@ -141,7 +144,7 @@ export class ComparisonResult {
     return this.rows.reduce((b, r) => (v(r) < v(b) ? r : b));
   }
 
-  private table(): { headers: string[]; rows: Array<Array<string | number>> } {
+  private table(): TableSpec {
     const headers = ["model", ...this.domains, "average"];
     if (this.reference) headers.push(`Δ avg vs ${this.reference} %`);
     headers.push("eval s");
@@ -151,27 +154,30 @@ export class ComparisonResult {
       row.push(r.seconds);
       return row;
     });
-    return { headers, rows };
+    return { columns: headers, rows, digits: 4 };
   }
 
   toString(): string {
-    const t = this.table();
-    return `Perplexity on ${this.split} (T=${this.seqLen}; lower is better; Δ > 0 = better than the reference)\n${textTable(t.headers, t.rows, 4)}`;
+    return textOf(`Perplexity on ${this.split} (T=${this.seqLen}; lower is better; Δ > 0 = better than the reference)`, this.table());
   }
 
-  toJSON(): object {
-    return { split: this.split, seqLen: this.seqLen, domains: this.domains, reference: this.reference, rows: this.rows };
+  override toJSON(): object {
+    // Not the underlying evaluations: each row already holds their numbers.
+    return this.pick("split", "seqLen", "domains", "reference", "rows");
   }
 
-  [DISPLAY](): MimeBundle {
-    const t = this.table();
-    const fig = barChart({
+  /** Grouped bars: per domain (and the average), one bar per model. */
+  override chart() {
+    return barChart({
       title: `Perplexity on ${this.split} (lower is better)`,
       categories: [...this.domains, "average"],
       series: this.rows.map((r) => ({ name: r.model, values: [...this.domains.map((d) => r.ppl[d]), r.average] })),
       valueTitle: "perplexity",
       width: Math.max(640, 90 * (this.domains.length + 1) * Math.max(1, this.rows.length / 4)),
     });
-    return bundleOf({ text: this.toString(), figure: fig, html: () => `${bundleOf({ text: "", figure: fig })["text/html"]}${htmlTable(t.headers, t.rows, 4)}` });
+  }
+
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [fig, this.table()];
   }
 }

@@ -3,8 +3,8 @@
  * Plain fields, a text summary, and a notebook rendering.
  */
 import { lineChart } from "../display/charts";
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { htmlTable, textTable } from "./results";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 
 export interface TrainRecordInit {
   what: string;
@@ -24,7 +24,7 @@ export interface TrainRecordInit {
 }
 
 /** What one `train({ steps })` call did. */
-export class TrainRecord {
+export class TrainRecord extends ResultRecord {
   readonly what: string;
   readonly steps: number;
   readonly step: number;
@@ -38,6 +38,7 @@ export class TrainRecord {
   readonly lastLayerShare: number[][];
 
   constructor(init: TrainRecordInit) {
+    super();
     this.what = init.what;
     this.steps = init.steps;
     this.step = init.step;
@@ -77,20 +78,16 @@ export class TrainRecord {
     );
   }
 
-  toJSON(): object {
-    return { ...this };
-  }
-
-  [DISPLAY](): MimeBundle {
+  /** Every loss since the first call, against the global step. */
+  override chart() {
     const start = this.step - this.history.length;
-    const fig = lineChart({
+    return lineChart({
       title: `${this.what}: training loss`,
       series: [{ name: "loss", y: this.history }],
       x: this.history.map((_, i) => start + i + 1),
       xTitle: "step",
       yTitle: "loss (nats/token)",
     });
-    return bundleOf({ text: this.toString(), figure: fig });
   }
 }
 
@@ -101,14 +98,16 @@ export interface InvariantCheck {
 }
 
 /** FlexOlmo's coordination invariant for one owner: frozen parts bit-identical to the public model. */
-export class InvariantReport {
+export class InvariantReport extends ResultRecord {
+  // Declaration order is the JSON key order (see ResultRecord.toJSON).
   readonly owner: string;
+  readonly ok: boolean;
   readonly publicTrunk: string;
   readonly livePublicTrunk: string;
   readonly checks: InvariantCheck[];
-  readonly ok: boolean;
 
   constructor(init: { owner: string; publicTrunk: string; livePublicTrunk: string; checks: InvariantCheck[] }) {
+    super();
     this.owner = init.owner;
     this.publicTrunk = init.publicTrunk;
     this.livePublicTrunk = init.livePublicTrunk;
@@ -120,27 +119,26 @@ export class InvariantReport {
     return this.checks.filter((c) => !c.identical);
   }
 
-  private rows(): Array<Array<string | number>> {
+  private table(): TableSpec {
     const parts = ["trunk", "public expert", "public router row"] as const;
-    return parts.map((p) => {
+    const rows = parts.map((p) => {
       const cs = this.checks.filter((c) => c.part === p);
       return [p, cs.length, cs.filter((c) => c.identical).length];
     });
+    return { columns: ["part", "tensors", "identical"], rows, digits: 6 };
+  }
+
+  private head(): string {
+    return this.ok
+      ? `owner "${this.owner}": all ${this.checks.length} frozen tensors are bit-identical to the public model ✓`
+      : `owner "${this.owner}": ${this.failures.length} of ${this.checks.length} frozen tensors DIFFER from the public model ✗ (${this.failures.slice(0, 3).map((f) => f.name).join(", ")}${this.failures.length > 3 ? ", …" : ""})`;
   }
 
   toString(): string {
-    const head = this.ok
-      ? `owner "${this.owner}": all ${this.checks.length} frozen tensors are bit-identical to the public model ✓`
-      : `owner "${this.owner}": ${this.failures.length} of ${this.checks.length} frozen tensors DIFFER from the public model ✗ (${this.failures.slice(0, 3).map((f) => f.name).join(", ")}${this.failures.length > 3 ? ", …" : ""})`;
-    const drift = this.publicTrunk !== this.livePublicTrunk ? "\n(the public model has changed since this owner started from it)" : "";
-    return `${head}\n${textTable(["part", "tensors", "identical"], this.rows(), 6)}${drift}`;
+    return textOf(this.head(), this.table(), this.publicTrunk !== this.livePublicTrunk && "(the public model has changed since this owner started from it)");
   }
 
-  toJSON(): object {
-    return { owner: this.owner, ok: this.ok, publicTrunk: this.publicTrunk, livePublicTrunk: this.livePublicTrunk, checks: this.checks };
-  }
-
-  [DISPLAY](): MimeBundle {
-    return bundleOf({ text: this.toString(), html: `<p>${this.ok ? "✓" : "✗"} ${this.toString().split("\n")[0]}</p>${htmlTable(["part", "tensors", "identical"], this.rows(), 6)}` });
+  protected override html(): HtmlPart[] {
+    return [`<p>${this.ok ? "✓" : "✗"} ${this.head()}</p>`, this.table()];
   }
 }

@@ -3,9 +3,10 @@
  * MIME bundle (text/plain summary + plotly figure + offline SVG/HTML) and print as text tables.
  */
 import { barChart, heatmap } from "../display/charts";
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
+import type { PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
 import { escapeXml } from "../display/svg";
-import { tableHtml, tableText } from "../display/views";
+import { tableHtml, tableText, type TableSpec } from "../display/views";
 import type { DataCard, Provenance, OptOutGuarantee } from "./cards";
 
 /** Text table (numbers to `digits` significant digits); the display layer's, so notebooks and logs agree. */
@@ -42,19 +43,21 @@ export interface EvalResultInit {
 }
 
 /** Per-domain perplexity; with a reference, the relative improvement (ref − ppl) / ref per domain. */
-export class EvalResult {
+export class EvalResult extends ResultRecord {
+  // Declaration order is the JSON key order (see ResultRecord.toJSON).
   readonly model: string;
   readonly experts: string[];
   readonly optOut: OptOutGuarantee;
   readonly split: string;
   readonly seqLen: number;
   readonly rows: EvalRow[];
-  readonly reference?: EvalResult;
-  readonly seconds: number;
   /** Mean perplexity over the evaluated domains (each domain counts once, as in the paper's averages). */
   readonly average: number;
+  readonly reference?: EvalResult;
+  readonly seconds: number;
 
   constructor(init: EvalResultInit) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.optOut = init.optOut;
@@ -78,7 +81,7 @@ export class EvalResult {
     return this.reference ? (this.reference.ppl(domain) - this.ppl(domain)) / this.reference.ppl(domain) : undefined;
   }
 
-  private table(): { headers: string[]; rows: Array<Array<string | number>> } {
+  private table(): TableSpec {
     const headers = ["domain", "tokens", "ppl"];
     if (this.reference) headers.push(`ppl (${this.reference.model})`, "improvement %");
     const rows = this.rows.map((r) => {
@@ -89,36 +92,40 @@ export class EvalResult {
     const avg: Array<string | number> = ["average", this.rows.reduce((s, r) => s + r.tokens, 0), this.average];
     if (this.reference) avg.push(this.reference.average, (100 * (this.reference.average - this.average)) / this.reference.average);
     rows.push(avg);
-    return { headers, rows };
+    return { columns: headers, rows, digits: 6 };
   }
 
   toString(): string {
-    const t = this.table();
-    return `${this.model} on ${this.split} (experts: ${this.experts.join(", ")}; opt-out ${this.optOut}; T=${this.seqLen}; ${this.seconds.toFixed(1)} s)\n${textTable(t.headers, t.rows)}`;
+    return textOf(`${this.model} on ${this.split} (experts: ${this.experts.join(", ")}; opt-out ${this.optOut}; T=${this.seqLen}; ${this.seconds.toFixed(1)} s)`, this.table());
   }
 
-  toJSON(): object {
-    return { model: this.model, experts: this.experts, optOut: this.optOut, split: this.split, seqLen: this.seqLen, rows: this.rows, average: this.average, reference: this.reference?.toJSON(), seconds: this.seconds };
+  override toJSON(): object {
+    // The reference as its own JSON, so that the object (not only its string form) is plain data.
+    return { ...super.toJSON(), reference: this.reference?.toJSON() };
   }
 
-  [DISPLAY](): MimeBundle {
-    const t = this.table();
+  /** Perplexity per domain as bars, next to the reference's when there is one. */
+  override chart() {
     const series = [{ name: this.model, values: this.rows.map((r) => r.ppl) }];
     if (this.reference) series.unshift({ name: this.reference.model, values: this.rows.map((r) => this.reference!.ppl(r.domain)) });
-    const fig = barChart({ title: `Perplexity on ${this.split} (lower is better)`, categories: this.rows.map((r) => r.domain), series, valueTitle: "perplexity" });
-    return bundleOf({ text: this.toString(), figure: fig, html: () => `${bundleOf({ text: "", figure: fig })["text/html"]}${htmlTable(t.headers, t.rows)}` });
+    return barChart({ title: `Perplexity on ${this.split} (lower is better)`, categories: this.rows.map((r) => r.domain), series, valueTitle: "perplexity" });
+  }
+
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [fig, this.table()];
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
-export class GenerateResult {
+export class GenerateResult extends ResultRecord {
   readonly model: string;
   readonly prompt: string;
   readonly completion: string;
   readonly tokens: number[];
   readonly seed: number;
   constructor(init: { model: string; prompt: string; completion: string; tokens: number[]; seed: number }) {
+    super();
     this.model = init.model;
     this.prompt = init.prompt;
     this.completion = init.completion;
@@ -131,18 +138,15 @@ export class GenerateResult {
   toString(): string {
     return `[${this.model}, seed ${this.seed}] ${this.prompt}⟨${this.completion}⟩`;
   }
-  [DISPLAY](): MimeBundle {
-    return bundleOf({
-      text: this.toString(),
-      html: `<pre style="white-space:pre-wrap"><span style="color:#777">${escapeXml(this.prompt)}</span><b>${escapeXml(this.completion)}</b></pre>`,
-    });
+  protected override html(): HtmlPart[] {
+    return [`<pre style="white-space:pre-wrap"><span style="color:#777">${escapeXml(this.prompt)}</span><b>${escapeXml(this.completion)}</b></pre>`];
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** Per token, each expert's share of the expert weight (averaged over layers). */
-export class AttributionResult {
+export class AttributionResult extends ResultRecord {
   readonly model: string;
   readonly experts: string[];
   readonly owners: string[];
@@ -150,6 +154,7 @@ export class AttributionResult {
   /** [token][expert], rows sum to 1. */
   readonly shares: number[][];
   constructor(init: { model: string; experts: string[]; owners: string[]; tokens: string[]; shares: number[][] }) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.owners = init.owners;
@@ -166,21 +171,21 @@ export class AttributionResult {
     const tot = this.totals;
     return `attribution (${this.model}, ${this.tokens.length} tokens): ${this.experts.map((e) => `${e} ${(100 * tot[e]).toFixed(1)}%`).join(", ")}`;
   }
-  [DISPLAY](): MimeBundle {
-    const fig = heatmap({
+  /** Expert share per token (rows: experts, columns: tokens). */
+  override chart() {
+    return heatmap({
       title: "Expert share per token (mean over layers)",
       z: this.experts.map((_, j) => this.shares.map((r) => r[j])),
       x: this.tokens.map((t, i) => `${i}:${t}`),
       y: this.experts,
     });
-    return bundleOf({ text: this.toString(), figure: fig });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** The data in effect under a view. */
-export class ManifestResult {
+export class ManifestResult extends ResultRecord {
   readonly model: string;
   readonly optOut: OptOutGuarantee;
   readonly note: string;
@@ -188,6 +193,7 @@ export class ManifestResult {
   readonly excluded: string[];
   readonly provenance: Provenance;
   constructor(init: { model: string; optOut: OptOutGuarantee; note: string; active: DataCard[]; excluded: string[]; provenance: Provenance }) {
+    super();
     this.model = init.model;
     this.optOut = init.optOut;
     this.note = init.note;
@@ -195,17 +201,15 @@ export class ManifestResult {
     this.excluded = init.excluded;
     this.provenance = init.provenance;
   }
-  private rows(): Array<Array<string | number>> {
-    return this.active.map((c) => [c.expert, c.owner, c.domain, c.licenses.join(", "), c.documents, c.tokensSeen]);
+  private table(): TableSpec {
+    const rows = this.active.map((c) => [c.expert, c.owner, c.domain, c.licenses.join(", "), c.documents, c.tokensSeen]);
+    return { columns: ["expert", "owner", "domain", "licences", "documents", "tokens seen"], rows, digits: 9 };
   }
   toString(): string {
     const head = `data in effect for ${this.model} (${this.active.length} experts active${this.excluded.length ? `; opted out: ${this.excluded.join(", ")}` : ""})`;
-    return `${head}\n${textTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 9)}\n${this.note}`;
+    return textOf(head, this.table(), this.note);
   }
-  [DISPLAY](): MimeBundle {
-    return bundleOf({
-      text: this.toString(),
-      html: `${htmlTable(["expert", "owner", "domain", "licences", "documents", "tokens seen"], this.rows(), 9)}<p>${escapeXml(this.note)}</p>`,
-    });
+  protected override html(): HtmlPart[] {
+    return [this.table(), `<p>${escapeXml(this.note)}</p>`];
   }
 }

@@ -14,9 +14,10 @@ import { sha256u32 } from "../util/hash";
 import { defaultDataContext, type DataContext } from "./context";
 import { defaultEvalDomains } from "./evaluate";
 import type { FlexModel } from "./model";
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { barChart } from "../display/charts";
-import { htmlTable, textTable } from "./results";
+import type { PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 
 export interface TaskOptions {
   /** Items per task (default 48). */
@@ -138,7 +139,7 @@ export async function runTasks(model: FlexModel, ctx: DataContext, domains: read
   return new TaskResult(model.label, scores, (performance.now() - t0) / 1000);
 }
 
-export class TaskResult {
+export class TaskResult extends ResultRecord {
   /** Mean accuracy over tasks. */
   readonly average: number;
   constructor(
@@ -146,6 +147,7 @@ export class TaskResult {
     readonly scores: TaskScore[],
     readonly seconds: number,
   ) {
+    super();
     this.average = scores.reduce((s, x) => s + x.accuracy, 0) / Math.max(1, scores.length);
   }
   accuracy(task: string): number {
@@ -153,23 +155,26 @@ export class TaskResult {
     if (!s) throw new Error(`No task "${task}" in this result (tasks: ${this.scores.map((x) => x.task).join(", ")}).`);
     return s.accuracy;
   }
-  private rows(): Array<Array<string | number>> {
-    return this.scores.map((s) => [s.task, s.items, 100 * s.accuracy, 100 * s.chance]);
+  private table(): TableSpec {
+    return { columns: ["task", "items", "accuracy %", "chance %"], rows: this.scores.map((s) => [s.task, s.items, 100 * s.accuracy, 100 * s.chance]), digits: 4 };
   }
   toString(): string {
-    return `${this.model}: toy tasks (accuracy %, ${this.seconds.toFixed(1)} s)\n${textTable(["task", "items", "accuracy %", "chance %"], this.rows(), 4)}`;
+    return textOf(`${this.model}: toy tasks (accuracy %, ${this.seconds.toFixed(1)} s)`, this.table());
   }
-  toJSON(): object {
-    return { model: this.model, scores: this.scores, average: this.average, seconds: this.seconds };
+  override toJSON(): object {
+    return this.pick("model", "scores", "average", "seconds");
   }
-  [DISPLAY](): MimeBundle {
-    const fig = barChart({
+  /** Accuracy per task as bars, over the chance line. */
+  override chart() {
+    return barChart({
       title: `${this.model}: toy task accuracy`,
       categories: this.scores.map((s) => s.task),
       series: [{ name: "accuracy", values: this.scores.map((s) => s.accuracy) }],
       valueTitle: "accuracy",
       refLines: [{ value: this.scores[0]?.chance ?? 0.25, label: "chance" }],
     });
-    return bundleOf({ text: this.toString(), figure: fig, html: () => `${bundleOf({ text: "", figure: fig })["text/html"]}${htmlTable(["task", "items", "accuracy %", "chance %"], this.rows(), 4)}` });
+  }
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [fig, this.table()];
   }
 }

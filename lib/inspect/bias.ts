@@ -9,13 +9,13 @@
  * dropped, and a sweep where every owner gets the same fixed β.
  */
 import * as tf from "@tensorflow/tfjs";
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { formatNumber } from "../display/plotly";
-import { tableText } from "../display/views";
+import { formatNumber, type PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 import { FlexModel } from "../flex/model";
 import { biasSweepChart } from "./charts";
 import { dataOf, sampleRouting, type RoutingSample, type SampleOptions } from "./collect";
-import { figureHtml, note, tableBlock } from "./html";
+import { note } from "./html";
 
 export interface BiasSetting {
   /** "drop" (HF release), "keep" (the learned b, paper), or "β=-1" (the same fixed β for every owner). */
@@ -27,7 +27,7 @@ export interface BiasSetting {
   ownTop1: (number | null)[];
 }
 
-export class BiasEffect {
+export class BiasEffect extends ResultRecord {
   readonly model: string;
   readonly experts: string[];
   readonly domains: string[];
@@ -37,6 +37,7 @@ export class BiasEffect {
   readonly settings: BiasSetting[];
 
   constructor(init: { model: string; experts: string[]; domains: string[]; k: number; learned: { expert: string; bias: number }[]; settings: BiasSetting[] }) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.domains = init.domains;
@@ -56,7 +57,7 @@ export class BiasEffect {
     return s;
   }
 
-  chart() {
+  override chart() {
     const sw = this.sweep;
     return biasSweepChart({
       betas: sw.map((s) => s.beta as number),
@@ -66,36 +67,29 @@ export class BiasEffect {
     });
   }
 
-  private rows(): (string | number | null)[][] {
-    return this.settings.flatMap((s) => this.domains.map((d, i) => [s.label, d, s.publicTop1[i], s.ownTop1[i]]));
+  private table(): TableSpec {
+    const rows = this.settings.flatMap((s) => this.domains.map((d, i) => [s.label, d, s.publicTop1[i], s.ownTop1[i]]));
+    return { columns: ["bias", "domain", "top-1 = public", "top-1 = own expert"], rows, digits: 3 };
   }
 
-  private columns(): string[] {
-    return ["bias", "domain", "top-1 = public", "top-1 = own expert"];
+  /** The learned b per owner, as one phrase ("none" without owners). */
+  private learnedText(): string {
+    return this.learned.map((l) => `${l.expert} ${formatNumber(l.bias, 3)}`).join(", ") || "none";
   }
 
   toString(): string {
-    const learned = this.learned.map((l) => `${l.expert} ${formatNumber(l.bias, 3)}`).join(", ");
-    return `expert bias and routing in ${this.model} (top-${this.k}; learned b per owner, mean over layers: ${learned || "none"})\n${tableText({ columns: this.columns(), rows: this.rows(), digits: 3 })}`;
+    return textOf(`expert bias and routing in ${this.model} (top-${this.k}; learned b per owner, mean over layers: ${this.learnedText()})`, this.table());
   }
 
-  toJSON(): object {
-    return { model: this.model, experts: this.experts, domains: this.domains, k: this.k, learned: this.learned, settings: this.settings };
-  }
-
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () =>
-        figureHtml(fig) +
-        tableBlock(this.columns(), this.rows(), 3) +
-        note(
-          `Learned bias per owner (mean over layers): ${this.learned.map((l) => `${l.expert} ${formatNumber(l.bias, 3)}`).join(", ") || "none"}. ` +
-            "\"keep\" adds it at inference as the paper describes; \"drop\" routes like the released model (FlexOlmo issue #32: whether the paper's numbers used the bias at inference is unresolved).",
-        ),
-    });
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [
+      fig,
+      this.table(),
+      note(
+        `Learned bias per owner (mean over layers): ${this.learnedText()}. ` +
+          "\"keep\" adds it at inference as the paper describes; \"drop\" routes like the released model (FlexOlmo issue #32: whether the paper's numbers used the bias at inference is unresolved).",
+      ),
+    ];
   }
 }
 

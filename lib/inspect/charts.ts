@@ -108,21 +108,28 @@ export interface CoactivationChartSpec {
   title?: string;
 }
 
-/** Which experts are chosen together: one block of rows per layer (rows = the expert conditioned on). */
-export function coactivationChart(s: CoactivationChartSpec): Chart {
-  const rows: string[] = [];
+/**
+ * Per-layer expert × expert matrices stacked into one heatmap: a block of rows per layer, each row
+ * labelled "L<layer> · <expert>" (co-activation and router geometry share this layout).
+ */
+function layerBlocks(experts: readonly string[], layers: readonly number[], m: readonly (readonly (readonly (number | null)[])[])[]): { y: string[]; z: (number | null)[][] } {
+  const y: string[] = [];
   const z: (number | null)[][] = [];
-  s.layers.forEach((l, li) =>
-    s.experts.forEach((e, i) => {
-      rows.push(`L${l} · ${e}`);
-      z.push([...s.conditional[li][i]]);
+  layers.forEach((l, li) =>
+    experts.forEach((e, i) => {
+      y.push(`L${l} · ${e}`);
+      z.push([...m[li][i]]);
     }),
   );
+  return { y, z };
+}
+
+/** Which experts are chosen together: one block of rows per layer (rows = the expert conditioned on). */
+export function coactivationChart(s: CoactivationChartSpec): Chart {
   return heatmap({
     title: s.title ?? `Co-activation, top-${s.k}: P(column | row)`,
     x: [...s.experts],
-    y: rows,
-    z,
+    ...layerBlocks(s.experts, s.layers, s.conditional),
     zmin: 0,
     zmax: 1,
     xTitle: "also chosen",
@@ -168,19 +175,10 @@ export interface GeometryChartSpec {
 
 /** Router-row cosine similarity, one block of rows per layer; 1 = parallel rows (the same routing direction). */
 export function geometryChart(s: GeometryChartSpec): Chart {
-  const rows: string[] = [];
-  const z: (number | null)[][] = [];
-  s.layers.forEach((l, li) =>
-    s.experts.forEach((e, i) => {
-      rows.push(`L${l} · ${e}`);
-      z.push([...s.cosine[li][i]]);
-    }),
-  );
   return heatmap({
     title: s.title ?? "Router rows: cosine similarity",
     x: [...s.experts],
-    y: rows,
-    z,
+    ...layerBlocks(s.experts, s.layers, s.cosine),
     zmin: -1,
     zmax: 1,
     colorscale: "rdbu",

@@ -8,13 +8,13 @@
  * manifest). Views share weights, so this costs two evaluations and no memory.
  */
 import * as tf from "@tensorflow/tfjs";
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { tableText } from "../display/views";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";
 import type { EvalResult, GenerateResult, ManifestResult } from "../flex/results";
 import { compareChart, nextTokenChart } from "./charts";
 import { dataOf } from "./collect";
-import { figureHtml, heading, note, sideBySide, tableBlock } from "./html";
+import { heading, note, sideBySide } from "./html";
 
 export interface CompareOptions {
   /** Text for the next-token distribution and the generations (default: none, skip both). */
@@ -39,7 +39,7 @@ export interface NextToken {
   pb: number;
 }
 
-export class ViewComparison {
+export class ViewComparison extends ResultRecord {
   readonly a: string;
   readonly b: string;
   readonly domains: string[];
@@ -62,6 +62,7 @@ export class ViewComparison {
     generations: [GenerateResult, GenerateResult] | null;
     manifests: [ManifestResult, ManifestResult];
   }) {
+    super();
     this.a = init.a;
     this.b = init.b;
     this.domains = init.domains;
@@ -79,7 +80,7 @@ export class ViewComparison {
     return (100 * (pb - pa)) / pa;
   }
 
-  chart() {
+  override chart() {
     return compareChart({ domains: this.domains, a: { label: this.a, ppl: this.domains.map((d) => this.evalA.ppl(d)) }, b: { label: this.b, ppl: this.domains.map((d) => this.evalB.ppl(d)) } });
   }
 
@@ -88,34 +89,36 @@ export class ViewComparison {
     return nextTokenChart({ tokens: labels, a: { label: this.a, p: this.nextTokens.map((t) => t.pa) }, b: { label: this.b, p: this.nextTokens.map((t) => t.pb) } });
   }
 
-  private pplRows(): (string | number)[][] {
-    return this.domains.map((d) => [d, this.evalA.ppl(d), this.evalB.ppl(d), this.deltaPct(d)]);
+  private pplTable(): TableSpec {
+    return { columns: ["domain", `ppl ${this.a}`, `ppl ${this.b}`, "Δ %"], rows: this.domains.map((d) => [d, this.evalA.ppl(d), this.evalB.ppl(d), this.deltaPct(d)]), digits: 4 };
   }
 
-  private tokenRows(): (string | number)[][] {
-    return this.nextTokens.map((t) => [JSON.stringify(t.text), t.pa, t.pb]);
+  private tokenTable(): TableSpec {
+    return { columns: ["token", this.a, this.b], rows: this.nextTokens.map((t) => [JSON.stringify(t.text), t.pa, t.pb]), digits: 3 };
   }
 
-  private manifestRows(): (string | number)[][] {
+  private manifestTable(): TableSpec {
     const [ma, mb] = this.manifests;
     const all = [...new Set([...ma.active.map((c) => c.expert), ...ma.excluded, ...mb.active.map((c) => c.expert), ...mb.excluded])];
-    return all.map((e) => [e, ma.active.some((c) => c.expert === e) ? "✓" : "–", mb.active.some((c) => c.expert === e) ? "✓" : "–"]);
+    return { columns: ["expert", this.a, this.b], rows: all.map((e) => [e, ma.active.some((c) => c.expert === e) ? "✓" : "–", mb.active.some((c) => c.expert === e) ? "✓" : "–"]) };
   }
 
   toString(): string {
-    const parts = [
+    const g = this.generations;
+    const hasPrompt = this.prompt !== undefined;
+    return textOf(
       `${this.a}  vs  ${this.b}`,
-      tableText({ columns: ["domain", `ppl ${this.a}`, `ppl ${this.b}`, "Δ %"], rows: this.pplRows(), digits: 4 }),
-    ];
-    if (this.prompt !== undefined) {
-      parts.push(`next token after ${JSON.stringify(this.prompt)}:`, tableText({ columns: ["token", this.a, this.b], rows: this.tokenRows(), digits: 3 }));
-    }
-    if (this.generations) parts.push(`generation (seed ${this.generations[0].seed}):`, `  ${this.a}: ${JSON.stringify(this.generations[0].completion)}`, `  ${this.b}: ${JSON.stringify(this.generations[1].completion)}`);
-    parts.push(`data in effect:`, tableText({ columns: ["expert", this.a, this.b], rows: this.manifestRows() }), `opt-out: ${this.manifests[1].optOut} — ${this.manifests[1].note}`);
-    return parts.join("\n");
+      this.pplTable(),
+      hasPrompt && `next token after ${JSON.stringify(this.prompt)}:`,
+      hasPrompt && this.tokenTable(),
+      g && `generation (seed ${g[0].seed}):\n  ${this.a}: ${JSON.stringify(g[0].completion)}\n  ${this.b}: ${JSON.stringify(g[1].completion)}`,
+      `data in effect:`,
+      this.manifestTable(),
+      `opt-out: ${this.manifests[1].optOut} — ${this.manifests[1].note}`,
+    );
   }
 
-  toJSON(): object {
+  override toJSON(): object {
     return {
       a: this.a,
       b: this.b,
@@ -128,30 +131,30 @@ export class ViewComparison {
     };
   }
 
-  [DISPLAY](): MimeBundle {
-    // HTML only: the comparison is tables, text and two small charts, and a plotly payload would
-    // make VS Code / JupyterLab show just one chart. `chart()` / `nextTokenChart()` give plotly figures.
-    return bundleOf({
-      text: this.toString(),
-      html: () => {
-        const blocks = [heading(`${this.a}  vs  ${this.b}`), sideBySide([figureHtml(this.chart()), tableBlock(["domain", `ppl ${this.a}`, `ppl ${this.b}`, "Δ %"], this.pplRows(), 4)])];
-        if (this.prompt !== undefined) {
-          blocks.push(heading(`Next token after ${JSON.stringify(this.prompt)}`), sideBySide([figureHtml(this.nextTokenChart()), tableBlock(["token", this.a, this.b], this.tokenRows(), 3)]));
-        }
-        if (this.generations) {
-          const g = this.generations;
-          blocks.push(
-            heading(`Generations (same seed ${g[0].seed})`),
-            tableBlock(["model", "prompt ⟨completion⟩"], [
-              [this.a, `${g[0].prompt}⟨${g[0].completion}⟩`],
-              [this.b, `${g[1].prompt}⟨${g[1].completion}⟩`],
-            ]),
-          );
-        }
-        blocks.push(heading("Data in effect (active data manifest)"), tableBlock(["expert", this.a, this.b], this.manifestRows()), note(`opt-out ${this.manifests[1].optOut}: ${this.manifests[1].note}`, this.manifests[1].optOut === "exact" ? "info" : "warn"));
-        return blocks.join("");
-      },
-    });
+  /**
+   * None: the notebook output is HTML only. The comparison is tables, text and two small charts, and a
+   * plotly payload would make VS Code / JupyterLab show just one chart. `chart()` / `nextTokenChart()`
+   * give the plotly figures.
+   */
+  protected override figure(): undefined {
+    return undefined;
+  }
+
+  protected override html(): HtmlPart[] {
+    const g = this.generations;
+    const hasPrompt = this.prompt !== undefined;
+    const optOut = this.manifests[1].optOut;
+    return [
+      heading(`${this.a}  vs  ${this.b}`),
+      sideBySide([this.chart(), this.pplTable()]),
+      hasPrompt && heading(`Next token after ${JSON.stringify(this.prompt)}`),
+      hasPrompt && sideBySide([this.nextTokenChart(), this.tokenTable()]),
+      g && heading(`Generations (same seed ${g[0].seed})`),
+      g && { columns: ["model", "prompt ⟨completion⟩"], rows: [[this.a, `${g[0].prompt}⟨${g[0].completion}⟩`], [this.b, `${g[1].prompt}⟨${g[1].completion}⟩`]] },
+      heading("Data in effect (active data manifest)"),
+      this.manifestTable(),
+      note(`opt-out ${optOut}: ${this.manifests[1].note}`, optOut === "exact" ? "info" : "warn"),
+    ];
   }
 }
 

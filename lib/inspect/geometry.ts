@@ -7,14 +7,14 @@
  * warning above 5. The FlexOlmo paper's random-init ablation is exactly this failure: without domain
  * embeddings, the learned rows end up very similar and merging suffers (spec §2.2).
  */
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { formatNumber } from "../display/plotly";
-import { tableText } from "../display/views";
+import { formatNumber, type PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";
 import { conditionNumber, cosineMatrix, DEGENERATE_CONDITION, normaliseRows } from "./aggregate";
 import { geometryChart } from "./charts";
 import { pickLayers } from "./collect";
-import { figureHtml, note, tableBlock } from "./html";
+import { note } from "./html";
 import type { LayerSpec } from "./routing";
 
 export interface LayerGeometry {
@@ -33,7 +33,7 @@ export interface LayerGeometry {
   maxCosine: { value: number; pair: [string, string] } | null;
 }
 
-export class RouterGeometry {
+export class RouterGeometry extends ResultRecord {
   readonly model: string;
   /** Experts in the view, in router-row order. */
   readonly experts: string[];
@@ -41,6 +41,7 @@ export class RouterGeometry {
   readonly threshold: number;
 
   constructor(init: { model: string; experts: string[]; layers: LayerGeometry[]; threshold: number }) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.layers = init.layers;
@@ -62,37 +63,29 @@ export class RouterGeometry {
     return `${which} degenerate router rows (condition number > ${this.threshold})${pair}: some experts' rows point almost the same way, so one of them will be under-used.`;
   }
 
-  chart() {
+  override chart() {
     return geometryChart({ experts: this.experts, layers: this.layers.map((l) => l.layer), cosine: this.layers.map((l) => l.cosine) });
   }
 
-  private rows(): (string | number)[][] {
-    return this.layers.map((l) => [l.layer, l.condition, l.rawCondition, l.maxCosine ? l.maxCosine.value : NaN, l.maxCosine ? l.maxCosine.pair.join("–") : "–", l.norms.map((n) => formatNumber(n, 3)).join(" / "), l.bias.map((b) => formatNumber(b, 3)).join(" / ")]);
-  }
-
-  private columns(): string[] {
-    return ["layer", "cond (unit rows)", "cond (raw)", "max cos", "pair", `‖r‖ (${this.experts.join(" / ")})`, "bias b"];
+  private table(): TableSpec {
+    const rows = this.layers.map((l) => [l.layer, l.condition, l.rawCondition, l.maxCosine ? l.maxCosine.value : NaN, l.maxCosine ? l.maxCosine.pair.join("–") : "–", l.norms.map((n) => formatNumber(n, 3)).join(" / "), l.bias.map((b) => formatNumber(b, 3)).join(" / ")]);
+    return { columns: ["layer", "cond (unit rows)", "cond (raw)", "max cos", "pair", `‖r‖ (${this.experts.join(" / ")})`, "bias b"], rows, digits: 3 };
   }
 
   toString(): string {
-    const t = tableText({ columns: this.columns(), rows: this.rows(), digits: 3 });
-    return `router geometry of ${this.model}\n${t}${this.warning ? `\nWARNING: ${this.warning}` : `\nno degenerate layer (every condition number ≤ ${this.threshold})`}`;
+    return textOf(`router geometry of ${this.model}`, this.table(), this.warning ? `WARNING: ${this.warning}` : `no degenerate layer (every condition number ≤ ${this.threshold})`);
   }
 
-  toJSON(): object {
-    return { model: this.model, experts: this.experts, threshold: this.threshold, layers: this.layers, degenerate: this.degenerate };
+  override toJSON(): object {
+    return this.pick("model", "experts", "threshold", "layers", "degenerate");
   }
 
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () =>
-        (this.warning ? note(`⚠ ${this.warning}`, "warn") : note(`No degenerate layer: every condition number of the unit-normalised router rows is ≤ ${this.threshold} (mergekit's threshold).`)) +
-        figureHtml(fig) +
-        tableBlock(this.columns(), this.rows(), 3),
-    });
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [
+      this.warning ? note(`⚠ ${this.warning}`, "warn") : note(`No degenerate layer: every condition number of the unit-normalised router rows is ≤ ${this.threshold} (mergekit's threshold).`),
+      fig,
+      this.table(),
+    ];
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { figureToHtml, escapeXml } from "../display/svg";
 import type { PlotlyFigure } from "../display/plotly";
+import { htmlOf, type HtmlPart } from "../display/record";
 import { tableHtml, type Cell } from "../display/views";
 
 const UI_FONT = "system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
@@ -29,9 +30,9 @@ export function tableBlock(columns: readonly string[], rows: readonly (readonly 
   return tableHtml({ columns, rows, digits, caption });
 }
 
-/** Blocks side by side, wrapping on narrow screens. */
-export function sideBySide(blocks: readonly string[]): string {
-  return `<div style="display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start">${blocks.map((b) => `<div>${b}</div>`).join("")}</div>`;
+/** Blocks (HTML, figures, tables: see htmlOf) side by side, wrapping on narrow screens. */
+export function sideBySide(blocks: readonly Exclude<HtmlPart, false | null | undefined>[]): string {
+  return `<div style="display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start">${blocks.map((b) => `<div>${htmlOf(b)}</div>`).join("")}</div>`;
 }
 
 export function pre(text: string): string {

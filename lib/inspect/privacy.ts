@@ -10,14 +10,14 @@
  * (defaults below), so its rates are noisy and say little on their own; the notebook compares
  * models on the same prefixes and seeds, which is the comparison the paper draws.
  */
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { formatNumber } from "../display/plotly";
-import { tableText } from "../display/views";
+import { formatNumber, type PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";
 import { normalisedSimilarity } from "./aggregate";
 import { similarityChart } from "./charts";
 import { dataOf } from "./collect";
-import { figureHtml, heading, note, tableBlock } from "./html";
+import { heading, note } from "./html";
 
 export interface ExtractionOptions {
   /** Owner domain whose training documents supply the prefixes (default "math", as the paper). */
@@ -53,7 +53,7 @@ export interface ModelExtraction {
   extracted: number;
 }
 
-export class ExtractionResult {
+export class ExtractionResult extends ResultRecord {
   readonly domain: string;
   readonly threshold: number;
   readonly cases: ExtractionCase[];
@@ -61,6 +61,7 @@ export class ExtractionResult {
   readonly settings: Required<Omit<ExtractionOptions, "domain" | "threshold">>;
 
   constructor(init: { domain: string; threshold: number; cases: ExtractionCase[]; models: ModelExtraction[]; settings: Required<Omit<ExtractionOptions, "domain" | "threshold">> }) {
+    super();
     this.domain = init.domain;
     this.threshold = init.threshold;
     this.cases = init.cases;
@@ -81,7 +82,7 @@ export class ExtractionResult {
     return m.best.reduce((a, b) => a + b, 0) / Math.max(1, m.best.length);
   }
 
-  chart() {
+  override chart() {
     const bins = Array.from({ length: 10 }, (_, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`);
     return similarityChart({
       bins,
@@ -94,41 +95,36 @@ export class ExtractionResult {
     });
   }
 
-  private rows(): (string | number)[][] {
-    return this.models.map((m) => [m.model, this.cases.length, m.extracted, (100 * m.extracted) / this.cases.length, this.meanSimilarity(m.model), Math.max(...m.best)]);
+  private table(): TableSpec {
+    const rows = this.models.map((m) => [m.model, this.cases.length, m.extracted, (100 * m.extracted) / this.cases.length, this.meanSimilarity(m.model), Math.max(...m.best)]);
+    return { columns: ["model", "documents", "extracted", "extracted %", "mean best sim.", "max sim."], rows, digits: 3 };
   }
 
   toString(): string {
     const s = this.settings;
-    return (
-      `extraction test on ${this.cases.length} ${this.domain} training documents (${s.prefixTokens}-token prefixes, ${s.continuationTokens}-token continuations, ${s.samples} samples, top-k ${s.topK}, top-p ${s.topP}, T ${s.temperature}; extracted ≥ ${this.threshold})\n` +
-      tableText({ columns: ["model", "documents", "extracted", "extracted %", "mean best sim.", "max sim."], rows: this.rows(), digits: 3 })
+    return textOf(
+      `extraction test on ${this.cases.length} ${this.domain} training documents (${s.prefixTokens}-token prefixes, ${s.continuationTokens}-token continuations, ${s.samples} samples, top-k ${s.topK}, top-p ${s.topP}, T ${s.temperature}; extracted ≥ ${this.threshold})`,
+      this.table(),
     );
   }
 
-  toJSON(): object {
-    return { domain: this.domain, threshold: this.threshold, settings: this.settings, cases: this.cases, models: this.models };
+  override toJSON(): object {
+    return this.pick("domain", "threshold", "settings", "cases", "models");
   }
 
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
     const ex = this.cases[0];
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () =>
-        figureHtml(fig) +
-        tableBlock(["model", "documents", "extracted", "extracted %", "mean best sim.", "max sim."], this.rows(), 3) +
-        (ex
-          ? heading("One prefix, the true continuation, and each model's closest sample") +
-            tableBlock(["", "text", "similarity"], [
-              ["prefix", ex.prefix, null],
-              ["true continuation", ex.truth, null],
-              ...this.models.map((m) => [m.model, m.bestSample[0], m.best[0]] as (string | number | null)[]),
-            ], 3)
-          : "") +
-        note(`Paper (§5.3, 10 000 math documents): public model 0.1 %, dense math expert 1.6 %, FlexOlmo with the math expert 0.7 %. At toy scale with ${this.cases.length} documents one extraction moves a rate by ${formatNumber(100 / Math.max(1, this.cases.length), 2)} points.`),
-    });
+    return [
+      fig,
+      this.table(),
+      ex && heading("One prefix, the true continuation, and each model's closest sample"),
+      ex && {
+        columns: ["", "text", "similarity"],
+        rows: [["prefix", ex.prefix, null], ["true continuation", ex.truth, null], ...this.models.map((m) => [m.model, m.bestSample[0], m.best[0]])],
+        digits: 3,
+      },
+      note(`Paper (§5.3, 10 000 math documents): public model 0.1 %, dense math expert 1.6 %, FlexOlmo with the math expert 0.7 %. At toy scale with ${this.cases.length} documents one extraction moves a rate by ${formatNumber(100 / Math.max(1, this.cases.length), 2)} points.`),
+    ];
   }
 }
 

@@ -3,20 +3,21 @@
  * and the opt-out audit matrix (FlexOlmo Fig. 4). Both only evaluate views of one model: no
  * weights change, so each cell is exactly "this model with that mask".
  */
-import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { tableText } from "../display/views";
+import type { PlotlyFigure } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import type { TableSpec } from "../display/views";
 import type { EvaluateOptions, FlexModel } from "../flex/model";
 import { OPT_OUT_NOTE, type OptOutGuarantee } from "../flex/cards";
 import type { EvalResult } from "../flex/results";
 import { optOutChart, qualityVsKChart } from "./charts";
-import { figureHtml, note, tableBlock } from "./html";
+import { note } from "./html";
 
 type EvalOpts = Omit<EvaluateOptions, "reference">;
 
 // ---------------------------------------------------------------------------------------------
 // Fig. 3: perplexity vs k
 
-export class QualityVsK {
+export class QualityVsK extends ResultRecord {
   readonly model: string;
   readonly ks: number[];
   readonly domains: string[];
@@ -26,6 +27,7 @@ export class QualityVsK {
   readonly experts: number;
 
   constructor(init: { model: string; ks: number[]; domains: string[]; ppl: number[][]; currentK: number; experts: number }) {
+    super();
     this.model = init.model;
     this.ks = init.ks;
     this.domains = init.domains;
@@ -47,32 +49,28 @@ export class QualityVsK {
     return this.ks[best];
   }
 
-  chart() {
+  override chart() {
     return qualityVsKChart({ ks: this.ks, domains: this.domains, ppl: this.ppl, currentK: this.currentK });
   }
 
-  private rows(): (string | number)[][] {
-    return this.ks.map((k, i) => [k, ...this.ppl.map((r) => r[i]), this.average[i]]);
+  private table(): TableSpec {
+    return { columns: ["k", ...this.domains, "average"], rows: this.ks.map((k, i) => [k, ...this.ppl.map((r) => r[i]), this.average[i]]), digits: 4 };
   }
 
   toString(): string {
-    return `perplexity vs k for ${this.model} (${this.experts} experts in view; best average at k = ${this.bestK})\n${tableText({ columns: ["k", ...this.domains, "average"], rows: this.rows(), digits: 4 })}`;
+    return textOf(`perplexity vs k for ${this.model} (${this.experts} experts in view; best average at k = ${this.bestK})`, this.table());
   }
 
-  toJSON(): object {
-    return { model: this.model, ks: this.ks, domains: this.domains, ppl: this.ppl, average: this.average, currentK: this.currentK, bestK: this.bestK };
+  override toJSON(): object {
+    return this.pick("model", "ks", "domains", "ppl", "average", "currentK", "bestK");
   }
 
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () =>
-        figureHtml(fig) +
-        tableBlock(["k", ...this.domains, "average"], this.rows(), 4) +
-        note("The paper (Fig. 3) sees MMLU rise up to k = 4 of 8 and then plateau, and uses 4 of 8; the released configs use 5 of 7 (7 of 7 after router tuning) — FlexOlmo issue #33 asks why. Because top-k weights are not renormalised, a larger k only ADDS experts' contributions; it never rescales the ones already chosen."),
-    });
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [
+      fig,
+      this.table(),
+      note("The paper (Fig. 3) sees MMLU rise up to k = 4 of 8 and then plateau, and uses 4 of 8; the released configs use 5 of 7 (7 of 7 after router tuning) — FlexOlmo issue #33 asks why. Because top-k weights are not renormalised, a larger k only ADDS experts' contributions; it never rescales the ones already chosen."),
+    ];
   }
 }
 
@@ -90,7 +88,7 @@ export async function qualityVsK(model: FlexModel, opts: EvalOpts & { ks?: numbe
 // ---------------------------------------------------------------------------------------------
 // Fig. 4: the opt-out audit matrix
 
-export class OptOutMatrix {
+export class OptOutMatrix extends ResultRecord {
   readonly model: string;
   /** Experts removed, one row each. */
   readonly removed: string[];
@@ -103,6 +101,7 @@ export class OptOutMatrix {
   readonly note: string;
 
   constructor(init: { model: string; removed: string[]; domains: string[]; base: number[]; ppl: number[][]; guarantee: OptOutGuarantee }) {
+    super();
     this.model = init.model;
     this.removed = init.removed;
     this.domains = init.domains;
@@ -124,29 +123,25 @@ export class OptOutMatrix {
     return this.deltaPct[r][d];
   }
 
-  chart() {
+  override chart() {
     return optOutChart({ removed: this.removed, domains: this.domains, deltaPct: this.deltaPct, guarantee: this.guarantee });
   }
 
-  private rows(): (string | number)[][] {
-    return [["(none removed): ppl", ...this.base], ...this.removed.map((e, r) => [`without ${e}: Δ ppl %`, ...this.deltaPct[r]])];
+  private table(): TableSpec {
+    const rows = [["(none removed): ppl", ...this.base], ...this.removed.map((e, r) => [`without ${e}: Δ ppl %`, ...this.deltaPct[r]])];
+    return { columns: ["", ...this.domains], rows, digits: 3 };
   }
 
   toString(): string {
-    return `opt-out audit of ${this.model} (${this.guarantee})\n${tableText({ columns: ["", ...this.domains], rows: this.rows(), digits: 3 })}\n${this.note}`;
+    return textOf(`opt-out audit of ${this.model} (${this.guarantee})`, this.table(), this.note);
   }
 
-  toJSON(): object {
-    return { model: this.model, removed: this.removed, domains: this.domains, base: this.base, ppl: this.ppl, deltaPct: this.deltaPct, guarantee: this.guarantee, note: this.note };
+  override toJSON(): object {
+    return this.pick("model", "removed", "domains", "base", "ppl", "deltaPct", "guarantee", "note");
   }
 
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () => figureHtml(fig) + tableBlock(["", ...this.domains], this.rows(), 3) + note(this.note, this.guarantee === "exact" ? "info" : "warn"),
-    });
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [fig, this.table(), note(this.note, this.guarantee === "exact" ? "info" : "warn")];
   }
 }
 

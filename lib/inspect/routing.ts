@@ -11,13 +11,14 @@
  * `routing()` runs the model once over evaluation windows; every view after that is arithmetic.
  */
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { tableText, tokenColors, tokenColorsHtml } from "../display/views";
-import { formatNumber } from "../display/plotly";
+import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { tokenColors, tokenColorsHtml, type TableSpec } from "../display/views";
+import { formatNumber, type PlotlyFigure } from "../display/plotly";
 import type { FlexModel } from "../flex/model";
 import { conditionalCoactivation, specialisedTokens, type SpecialisedToken } from "./aggregate";
 import { coactivationChart, domainShareChart, expertColors, vocabularyChart } from "./charts";
 import { dataOf, pickLayers, sampleRouting, telemetryOf, type RoutingSample, type SampleOptions } from "./collect";
-import { figureHtml, heading, note, tableBlock } from "./html";
+import { note } from "./html";
 
 export type LayerSpec = "all" | "first-middle-last" | readonly number[];
 
@@ -121,7 +122,7 @@ export interface DomainSharesInit {
 }
 
 /** Per domain and layer: each expert's fraction of tokens, against the uniform k/E. */
-export class DomainShares {
+export class DomainShares extends ResultRecord {
   readonly model: string;
   readonly experts: string[];
   readonly include: boolean[];
@@ -133,6 +134,7 @@ export class DomainShares {
   readonly meanProb: number[][][];
 
   constructor(init: DomainSharesInit) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.include = init.include;
@@ -161,47 +163,34 @@ export class DomainShares {
     return this.fractions[di][li][e];
   }
 
-  chart() {
+  override chart() {
     return domainShareChart({ experts: this.experts, included: this.include, domains: this.domains, layers: this.layers, fractions: this.fractions, k: this.k });
   }
 
-  private rows(): (string | number)[][] {
+  private table(): TableSpec {
     const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
     const rows: (string | number)[][] = [];
     this.domains.forEach((d, di) => this.layers.forEach((l, li) => rows.push([d, l, ...inc.map((e) => this.fractions[di][li][e])])));
-    return rows;
-  }
-
-  private columns(): string[] {
-    return ["domain", "layer", ...this.experts.filter((_, i) => this.include[i])];
+    return { columns: ["domain", "layer", ...inc.map((i) => this.experts[i])], rows, digits: 3 };
   }
 
   toString(): string {
-    const t = tableText({ columns: this.columns(), rows: this.rows(), digits: 3 });
-    return `routing of ${this.model}: fraction of tokens per expert (top-${this.k} of ${this.included}; uniform k/E = ${formatNumber(this.uniform)})\n${t}`;
+    return textOf(`routing of ${this.model}: fraction of tokens per expert (top-${this.k} of ${this.included}; uniform k/E = ${formatNumber(this.uniform)})`, this.table());
   }
 
-  toJSON(): object {
-    return { model: this.model, experts: this.experts, include: this.include, k: this.k, layers: this.layers, domains: this.domains, tokens: this.tokens, fractions: this.fractions, meanProb: this.meanProb };
-  }
-
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () =>
-        figureHtml(fig) +
-        note(`Each bar: the fraction of the domain's test tokens that send one of their ${this.k} slots to that expert (a row sums to k = ${this.k}). The dashed line is uniform routing, k/E = ${formatNumber(this.uniform)}.`) +
-        tableBlock(this.columns(), this.rows(), 3),
-    });
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [
+      fig,
+      note(`Each bar: the fraction of the domain's test tokens that send one of their ${this.k} slots to that expert (a row sums to k = ${this.k}). The dashed line is uniform routing, k/E = ${formatNumber(this.uniform)}.`),
+      this.table(),
+    ];
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** Which experts are chosen together (OLMoE co-activation), per layer. */
-export class Coactivation {
+export class Coactivation extends ResultRecord {
   readonly model: string;
   readonly experts: string[];
   readonly include: boolean[];
@@ -212,6 +201,7 @@ export class Coactivation {
   readonly tokens: number;
 
   constructor(init: { model: string; experts: string[]; include: boolean[]; k: number; layers: number[]; counts: number[][][]; tokens: number }) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.include = init.include;
@@ -226,7 +216,7 @@ export class Coactivation {
     return this.counts.map(conditionalCoactivation);
   }
 
-  chart() {
+  override chart() {
     const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
     const cond = this.conditional.map((m) => inc.map((i) => inc.map((j) => m[i][j])));
     return coactivationChart({ experts: inc.map((i) => this.experts[i]), layers: this.layers, conditional: cond, k: this.k });
@@ -248,27 +238,19 @@ export class Coactivation {
     return `co-activation of ${this.model} (top-${this.k}, ${this.tokens} tokens); most frequent pair per layer: ${pairs.join("; ")}`;
   }
 
-  toJSON(): object {
-    return { model: this.model, experts: this.experts, include: this.include, k: this.k, layers: this.layers, counts: this.counts, tokens: this.tokens };
-  }
-
-  [DISPLAY](): MimeBundle {
-    const fig = this.chart();
-    return bundleOf({
-      text: this.toString(),
-      figure: fig,
-      html: () =>
-        (this.k === 1 ? note(this.toString(), "warn") : "") +
-        figureHtml(fig) +
-        note("Row i, column j: of the tokens that chose expert i in that layer, the fraction that also chose expert j. The paper reports that the public expert is activated frequently, because every owner learned to complement it; the public column shows how often that holds here, layer by layer."),
-    });
+  protected override html(fig: PlotlyFigure): HtmlPart[] {
+    return [
+      this.k === 1 && note(this.toString(), "warn"),
+      fig,
+      note("Row i, column j: of the tokens that chose expert i in that layer, the fraction that also chose expert j. The paper reports that the public expert is activated frequently, because every owner learned to complement it; the public column shows how often that holds here, layer by layer."),
+    ];
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** Which tokens each expert wins most consistently (top-1), in one layer. */
-export class Vocabulary {
+export class Vocabulary extends ResultRecord {
   readonly model: string;
   readonly experts: string[];
   readonly include: boolean[];
@@ -289,6 +271,7 @@ export class Vocabulary {
     decode: (id: number) => string;
     fractionsOf: (id: number) => number[];
   }) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.include = init.include;
@@ -313,7 +296,7 @@ export class Vocabulary {
     return out;
   }
 
-  chart() {
+  override chart() {
     const rows = this.labels();
     const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
     return vocabularyChart({
@@ -331,22 +314,22 @@ export class Vocabulary {
     return `vocabulary specialisation of ${this.model}, layer ${this.layer} (tokens seen ≥ ${this.minCount}×; % of their occurrences whose top-1 is the expert)\n${lines.join("\n")}`;
   }
 
-  toJSON(): object {
+  override toJSON(): object {
+    // Each token with its text: ids alone mean nothing without the tokenizer.
     return { model: this.model, experts: this.experts, layer: this.layer, minCount: this.minCount, lists: this.lists.map((l) => l.map((t) => ({ ...t, text: this.decode(t.id) }))) };
   }
 
-  [DISPLAY](): MimeBundle {
-    const rows = this.labels();
-    if (rows.length === 0) return bundleOf({ text: this.toString() + "\n(no token was seen often enough; sample more windows or lower minCount)" });
-    const fig = this.chart();
-    return bundleOf({ text: this.toString(), figure: fig });
+  override [DISPLAY](): MimeBundle {
+    // An empty heatmap would say nothing; say why there is none instead.
+    if (this.labels().length === 0) return bundleOf({ text: this.toString() + "\n(no token was seen often enough; sample more windows or lower minCount)" });
+    return super[DISPLAY]();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** One text, tokenised and routed: per layer, each token's router probabilities and top-k. */
-export class TokenRouting {
+export class TokenRouting extends ResultRecord {
   readonly model: string;
   readonly experts: string[];
   readonly include: boolean[];
@@ -362,6 +345,7 @@ export class TokenRouting {
   readonly hNorm: number[][];
 
   constructor(init: { model: string; experts: string[]; include: boolean[]; k: number; tokens: string[]; ids: number[]; layers: number[]; probs: number[][][]; topk: number[][][]; hNorm: number[][] }) {
+    super();
     this.model = init.model;
     this.experts = init.experts;
     this.include = init.include;
@@ -411,19 +395,17 @@ export class TokenRouting {
     return `routing of ${this.tokens.length} tokens through ${this.model} (top-${this.k})\n${lines.join("\n")}`;
   }
 
-  toJSON(): object {
-    return { model: this.model, experts: this.experts, k: this.k, tokens: this.tokens, ids: this.ids, layers: this.layers, probs: this.probs, topk: this.topk, hNorm: this.hNorm };
+  override toJSON(): object {
+    return this.pick("model", "experts", "k", "tokens", "ids", "layers", "probs", "topk", "hNorm");
   }
 
-  [DISPLAY](): MimeBundle {
-    // HTML only, on purpose: a plotly payload would take precedence in VS Code / JupyterLab and hide
-    // the coloured text (lib/display/views.ts explains the same choice for tables).
-    return bundleOf({
-      text: this.toString(),
-      html: () =>
-        this.views().map((v) => tokenColorsHtml(v)).join("") +
-        note("Hover a token for its router probabilities in that layer, the experts it was sent to, and ‖h‖ (the router reads the raw residual stream, so logits grow with ‖h‖). Other layers: routeTokens(model, text, { layers: \"all\" })."),
-    });
+  // HTML only, on purpose (no chart): a plotly payload would take precedence in VS Code / JupyterLab
+  // and hide the coloured text (lib/display/views.ts explains the same choice for tables).
+  protected override html(): HtmlPart[] {
+    return [
+      ...this.views().map((v) => tokenColorsHtml(v)),
+      note("Hover a token for its router probabilities in that layer, the experts it was sent to, and ‖h‖ (the router reads the raw residual stream, so logits grow with ‖h‖). Other layers: routeTokens(model, text, { layers: \"all\" })."),
+    ];
   }
 }
 
