@@ -65,7 +65,7 @@ function positiveInt(flag: string, v: string | undefined): number {
 }
 
 export function parseArgs(argv: string[]): Args {
-  // Defaults: the gpu preset; top-4 of 8 is the paper's merged-model setting (spec: "top-4 of 8").
+  // Defaults: the gpu preset; top-4 of 8 is the paper's merged-model setting (docs/method.md §8.3: "top-4 of 8").
   const a: Args = { preset: "gpu", models: ["dense", "moe8"], reps: 5, moeK: 4, exportOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];

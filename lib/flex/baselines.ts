@@ -1,5 +1,5 @@
 /**
- * The paper's baselines and FlexOlmo's ablations (spec §3, §7; Table 1), built from the same public
+ * The paper's baselines and FlexOlmo's ablations (docs/method.md §3, §7; Table 1), built from the same public
  * model and data in one call each, so `flex.compare` can put them side by side:
  *
  *   const lab = await flex.lab({ preset: "cpu" });

@@ -1,6 +1,6 @@
 /**
  * Data governance: every expert carries a data card, and every model knows whether opting out of
- * an expert is exact (spec §5: structurally exact without router tuning, approximate after it).
+ * an expert is exact (docs/method.md §5: structurally exact without router tuning, approximate after it).
  */
 
 /** What one expert was trained on and how: the record an owner publishes with its expert. */
@@ -16,7 +16,7 @@ export interface DataCard {
   /** Distinct documents in the training split it drew from, and tokens actually consumed. */
   documents: number;
   tokensSeen: number;
-  /** How its router row was initialised (spec §2.2). */
+  /** How its router row was initialised (docs/method.md §2.2). */
   embedding?: { embedder: string; documents: number; sha256: string };
   /** The training settings that produced it (steps, lr, batch, β init, …). */
   training: Record<string, unknown>;
@@ -29,7 +29,7 @@ export interface DataCard {
 export interface Provenance {
   /** "public" (dense), "owner" (a 2-expert owner model), "merged", "router-tuned", or a "baseline" recipe. */
   kind: "public" | "owner" | "merged" | "router-tuned" | "baseline";
-  /** true once any router tuning ran: opt-out is then approximate (spec §5). */
+  /** true once any router tuning ran: opt-out is then approximate (docs/method.md §5). */
   routerTuned: boolean;
   /** For baselines: the recipe, and why its opt-out is what it is. */
   baseline?: { method: string; note: string };

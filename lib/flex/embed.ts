@@ -2,7 +2,7 @@
  * Domain embeddings: the vectors FlexOlmo copies into the router row of every layer.
  *
  * The paper embeds 1 000 documents per domain with GritLM-7B (4096-d, the same width as the model)
- * and takes the mean (spec §2.2). We cannot run GritLM here, so the *external* embedder is its
+ * and takes the mean (docs/method.md §2.2). We cannot run GritLM here, so the *external* embedder is its
  * stand-in: hashed word and character n-gram TF-IDF, pushed through a fixed, public, seeded random
  * projection to d_model. What matters for FlexOlmo is preserved: the embedder is independent of
  * the language model, identical for every owner (nothing in it depends on any owner's data —
@@ -131,7 +131,7 @@ export function l2normalise(v: Float64Array): Float64Array {
   return v;
 }
 
-/** Mean of unit document embeddings (spec §2.2: r_i = (1/|S_i|) Σ E(d)); its norm is ≤ 1. */
+/** Mean of unit document embeddings (docs/method.md §2.2: r_i = (1/|S_i|) Σ E(d)); its norm is ≤ 1. */
 export function meanEmbedding(texts: readonly string[], dModel: number, idf: IdfTable, opts: ExternalEmbedderOptions = DEFAULT_EXTERNAL): Float32Array {
   if (texts.length === 0) throw new Error("Cannot embed a domain from zero documents: pass at least one document (docs ≥ 1).");
   const acc = new Float64Array(dModel);
@@ -160,7 +160,7 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /**
  * The random-init ablation, as FlexOlmo's code initialises a router without domain embeddings
- * (spec §2.2: truncated normal, std 0.002, clipped to [−0.006, 0]). NOTE: the upper clip at 0
+ * (docs/method.md §2.2: truncated normal, std 0.002, clipped to [−0.006, 0]). NOTE: the upper clip at 0
  * is what the spec records from `MoELinearRouterWithExpertBias.reset_parameters`; it puts every
  * row in the negative orthant, which may be part of why random rows end up similar.
  */

@@ -26,7 +26,7 @@ export interface TuneRouterOptions {
   proxyDocs?: number;
   /** Top-k during tuning. Default: all experts (as the paper's RT recipe, top_k = E). */
   k?: number;
-  /** Peak LR (spec: 2e-3 in the RT shell script). */
+  /** Peak LR (2e-3, as in the released router-tuning script; docs/method.md §4.2). */
   lr?: number;
   signal?: AbortSignal;
 }

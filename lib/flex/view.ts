@@ -1,5 +1,5 @@
 /**
- * Opt-in / opt-out as views (spec §5): which experts take part, how many each token uses, and
+ * Opt-in / opt-out as views (docs/method.md §5): which experts take part, how many each token uses, and
  * whether the expert bias applies. A view never edits weights: the mask is an argument of the
  * forward pass, so `without("news")` and a model merged without news share every number.
  */
@@ -11,7 +11,7 @@ export interface ViewSpec {
   include: readonly boolean[];
   /** Active experts per token (num_experts_per_tok) under this view. */
   topK: number;
-  /** Paper-faithful "keep" adds min(β, 0) to owner logits; release-faithful "drop" ignores it (spec §2.4). */
+  /** Paper-faithful "keep" adds min(β, 0) to owner logits; release-faithful "drop" ignores it (docs/method.md §2.4). */
   bias: BiasMode;
 }
 

@@ -250,7 +250,7 @@ export function normaliseRows(rows: readonly (ArrayLike<number>)[]): number[][] 
 export const DEGENERATE_CONDITION = 5;
 
 // ---------------------------------------------------------------------------------------------
-// Text similarity (the privacy notebook's extraction test, spec §9)
+// Text similarity (the privacy notebook's extraction test, docs/method.md §9)
 
 /** Levenshtein edit distance over Unicode code points (insert, delete, substitute: cost 1 each). */
 export function levenshtein(a: string, b: string): number {

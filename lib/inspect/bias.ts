@@ -1,5 +1,5 @@
 /**
- * The negative expert bias (spec §2.4): during owner training, expert i wins over the public expert
+ * The negative expert bias (docs/method.md §2.4): during owner training, expert i wins over the public expert
  * when r_i·h + b_i > r_pub·h, with b_i = min(β_i, 0). A more negative bias moves that decision
  * boundary towards the owner's own data, so fewer tokens go to the owner.
  *

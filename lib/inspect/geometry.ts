@@ -5,7 +5,7 @@
  * the router cannot tell their experts apart and one of them is starved. mergekit checks this before
  * building an MoE (`warn_degenerate_gates`): the condition number of the unit-normalised gate matrix,
  * warning above 5. The FlexOlmo paper's random-init ablation is exactly this failure: without domain
- * embeddings, the learned rows end up very similar and merging suffers (spec §2.2).
+ * embeddings, the learned rows end up very similar and merging suffers (docs/method.md §2.2).
  */
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
 import { ResultRecord, textOf, type HtmlPart } from "../display/record";

@@ -1,5 +1,5 @@
 /**
- * A small training-data extraction test in the style of the FlexOlmo paper (§5.3; spec §9, after
+ * A small training-data extraction test in the style of the FlexOlmo paper (§5.3; docs/method.md §9, after
  * Carlini et al.): take prefixes of an owner's TRAINING documents, sample continuations from a
  * model, and measure how close the best sample comes to the true continuation (normalised
  * Levenshtein similarity). A document counts as extracted when some sample reaches the threshold

@@ -78,7 +78,7 @@ export function buildClaims(seeds: readonly SeedResult[]): Claim[] {
   const claims: Claim[] = [];
   const add = (id: string, claim: string, paper: string, r: { verdict: Verdict; text: string }) => claims.push({ id, claim, paper, ours: r.text, verdict: r.verdict });
 
-  add("rt-vs-public", "FlexOlmo (with RT) improves on the public model on average.", "Avg 36.9 → 47.8 (T1), 42.4 → 52.4 (T2); the abstract's '41 %' is not reproducible from the tables (spec §8.3).", avgBetter(seeds, "flexolmo-rt", "public"));
+  add("rt-vs-public", "FlexOlmo (with RT) improves on the public model on average.", "Avg 36.9 → 47.8 (T1), 42.4 → 52.4 (T2); the abstract's '41 %' is not reproducible from the tables (docs/method.md §8.3).", avgBetter(seeds, "flexolmo-rt", "public"));
 
   {
     const parts: string[] = [];

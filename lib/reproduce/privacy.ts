@@ -1,5 +1,5 @@
 /**
- * The paper's extraction test (§5.3, spec §9), scaled down: prefixes of math TRAINING documents,
+ * The paper's extraction test (§5.3, docs/method.md §9), scaled down: prefixes of math TRAINING documents,
  * sampled continuations (top-k 50, top-p 0.95, temperature 1, 10 samples), and a document counts as
  * extracted when some sample reaches normalised Levenshtein similarity ≥ 0.9 to the true text.
  *
@@ -26,7 +26,7 @@ import { ExtractionResult, type ExtractionCase, type ModelExtraction } from "../
 import { normalisedSimilarity } from "../inspect/aggregate";
 import type { PrivacyRecipe } from "./recipe";
 
-/** The paper's sampling and threshold (spec §9). */
+/** The paper's sampling and threshold (docs/method.md §9). */
 export const PAPER_SAMPLING = { topK: 50, topP: 0.95, temperature: 1, threshold: 0.9 } as const;
 
 export interface ExtractionDocs {

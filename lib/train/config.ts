@@ -1,7 +1,7 @@
 /**
  * Training configuration: typed data, one reason per default, named presets (same names as the
  * model presets in lib/model/config.ts). Values follow FlexOlmo / OLMo-core where they transfer to
- * toy scale (spec §3, §10 `common.py`) and say so; the rest are ours and say why.
+ * toy scale (docs/method.md §3, §10 `common.py`) and say so; the rest are ours and say why.
  */
 import type { PresetName } from "../model/config";
 
@@ -71,7 +71,7 @@ export const TRAIN_PRESETS: Record<PresetName, TrainConfig> = {
 };
 
 /**
- * FlexOlmo owner-expert training overrides (spec §3 step 4): weight decay 0 (so frozen halves cannot
+ * FlexOlmo owner-expert training overrides (docs/method.md §3 step 4): weight decay 0 (so frozen halves cannot
  * drift even without masking), top-2 of the 2 experts (a dense soft mixture), bias kept.
  */
 export function ownerTraining(base: TrainConfig): TrainConfig {

@@ -3,7 +3,7 @@
  *
  * FlexOlmo trains, per data owner, only: expert i's FFN in every layer, router row i of
  * `mlp.gate.weight` (row 0, the public expert's, stays frozen), and the expert bias β_i. Everything
- * else is frozen and must stay *bit-identical*, because the merge asserts it (spec §1.2).
+ * else is frozen and must stay *bit-identical*, because the merge asserts it (docs/method.md §1.2).
  *
  * A `FreezeSpec` names parameters by their canonical (Hugging Face) names from `paramEntries`:
  *   trainable: globs or a predicate — tensors that train (default: all).
@@ -111,7 +111,7 @@ export function resolveTrainable(params: ModelParams, spec: FreezeSpec = {}): Tr
 }
 
 /**
- * FlexOlmo's owner-expert recipe (spec §2.3, §3 step 4): in every layer train expert `e`'s FFN, router
+ * FlexOlmo's owner-expert recipe (docs/method.md §2.3, §3 step 4): in every layer train expert `e`'s FFN, router
  * row `e` and expert-bias entry `e`; freeze everything else, including the public expert (index 0)
  * and its router row.
  */
@@ -125,7 +125,7 @@ export function ownerExpertSpec(cfg: ModelConfig, expert: number | string): Free
   };
 }
 
-/** Router-only tuning (spec §4.2 "RT"): every router row and bias trains; experts and trunk frozen. */
+/** Router-only tuning (docs/method.md §4.2 "RT"): every router row and bias trains; experts and trunk frozen. */
 export function routerTuningSpec(): FreezeSpec {
   return { trainable: ["model.layers.*.mlp.gate.weight", "model.layers.*.mlp.expert_bias"] };
 }

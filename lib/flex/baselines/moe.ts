@@ -1,5 +1,5 @@
 /**
- * The unrestricted MoE (spec §7, the paper's upper bound): what one party could build if the closed
+ * The unrestricted MoE (docs/method.md §7, the paper's upper bound): what one party could build if the closed
  * data could be pooled. An MoE initialised from the public model — every expert a copy of the
  * public FFN, router rows from domain embeddings (the rows FlexOlmo owners start from) — and trained
  * jointly, every parameter, on the pooled data of the closed domains plus public.

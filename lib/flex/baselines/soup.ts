@@ -1,5 +1,5 @@
 /**
- * Model soup (spec §7): one model whose parameters are a weighted mean of the members'.
+ * Model soup (docs/method.md §7): one model whose parameters are a weighted mean of the members'.
  * The uniform soup is here (one FlexModel); the likelihood-weighted soup, whose weights depend on
  * the input, is `LikelihoodSoup` in ./ensembles.ts.
  *

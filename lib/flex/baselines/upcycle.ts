@@ -1,5 +1,5 @@
 /**
- * MoE baselines built from uncoordinated dense experts (spec §3 ablation, §7 BTX):
+ * MoE baselines built from uncoordinated dense experts (docs/method.md §3 ablation, §7 BTX):
  *
  *   naiveMerge  the paper's "− no training to coordinate": dense experts' FFNs stacked behind the
  *               public FFN, router rows from domain embeddings, no training at all.
@@ -87,7 +87,7 @@ async function upcycle(pub: PublicModel, experts: readonly ModelSource[], trunk:
     const ffns = [pub.params.layers[i].experts[0], ...ms.map((m) => m.params.layers[i].experts[0])];
     return {
       ...l,
-      router: tf.tensor2d(rows, [E, config.dModel]), // [E, C] the same rows in every layer (spec §2.2)
+      router: tf.tensor2d(rows, [E, config.dModel]), // [E, C] the same rows in every layer (docs/method.md §2.2)
       expertBias: tf.zeros([E]) as tf.Tensor1D, // [E] no bias: dense experts never learned one
       experts: ffns.map((f) => ({ gate: tf.clone(f.gate), up: tf.clone(f.up), down: tf.clone(f.down) })),
     };
@@ -102,7 +102,7 @@ async function upcycle(pub: PublicModel, experts: readonly ModelSource[], trunk:
 }
 
 /**
- * FlexOlmo's "− no training to coordinate" ablation (spec §3, Table 1 row 38.8): merge dense
+ * FlexOlmo's "− no training to coordinate" ablation (docs/method.md §3, Table 1 row 38.8): merge dense
  * experts exactly as FlexOlmo merges owners, without training anything.
  */
 export async function naiveMerge(pub: PublicModel, experts: readonly ModelSource[], opts: UpcycleOptions = {}): Promise<FlexModel> {
@@ -172,7 +172,7 @@ export class Btx extends TrainableBaseline {
 }
 
 /**
- * BTX (spec §7): dense experts' FFNs as experts behind the public FFN, non-expert parameters
+ * BTX (docs/method.md §7): dense experts' FFNs as experts behind the public FFN, non-expert parameters
  * averaged (public + experts), router rows from domain embeddings, then `steps` steps of training
  * on public data only. Stepwise: `await b.train({ steps })` continues.
  */

@@ -1,5 +1,5 @@
 /**
- * FlexOlmo's ablations (spec §2.2, §2.4, §4.2; paper Tables 1 and 3) as flags of the ordinary
+ * FlexOlmo's ablations (docs/method.md §2.2, §2.4, §4.2; paper Tables 1 and 3) as flags of the ordinary
  * pipeline — `lab.owner(d, { init, bias })`, `flex.merge`, `model.tuneRouter` — not as separate code:
  *
  *   flexolmo      FlexOlmo, no RT: external domain-embedding init, bias β₀ = −1      (46.7 in Table 1)
