@@ -11,7 +11,7 @@
  * `routing()` runs the model once over evaluation windows; every view after that is arithmetic.
  */
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import { tokenColors, tokenColorsHtml, type TableSpec } from "../display/views";
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
 import type { FlexModel } from "../flex/model";
@@ -123,27 +123,19 @@ export interface DomainSharesInit {
 
 /** Per domain and layer: each expert's fraction of tokens, against the uniform k/E. */
 export class DomainShares extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly k: number;
-  readonly layers: number[];
-  readonly domains: string[];
-  readonly tokens: number[];
-  readonly fractions: number[][][];
-  readonly meanProb: number[][][];
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly include!: boolean[];
+  readonly k!: number;
+  readonly layers!: number[];
+  readonly domains!: string[];
+  readonly tokens!: number[];
+  readonly fractions!: number[][][];
+  readonly meanProb!: number[][][];
 
   constructor(init: DomainSharesInit) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.k = init.k;
-    this.layers = init.layers;
-    this.domains = init.domains;
-    this.tokens = init.tokens;
-    this.fractions = init.fractions;
-    this.meanProb = init.meanProb;
+    assignFields(this, init, ["model", "experts", "include", "k", "layers", "domains", "tokens", "fractions", "meanProb"]);
   }
 
   /** Experts in the view. */
@@ -191,24 +183,18 @@ export class DomainShares extends ResultRecord {
 
 /** Which experts are chosen together (OLMoE co-activation), per layer. */
 export class Coactivation extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly k: number;
-  readonly layers: number[];
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly include!: boolean[];
+  readonly k!: number;
+  readonly layers!: number[];
   /** [layer index][i][j] tokens choosing both i and j; [i][i] tokens choosing i. */
-  readonly counts: number[][][];
-  readonly tokens: number;
+  readonly counts!: number[][][];
+  readonly tokens!: number;
 
   constructor(init: { model: string; experts: string[]; include: boolean[]; k: number; layers: number[]; counts: number[][][]; tokens: number }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.k = init.k;
-    this.layers = init.layers;
-    this.counts = init.counts;
-    this.tokens = init.tokens;
+    assignFields(this, init, ["model", "experts", "include", "k", "layers", "counts", "tokens"]);
   }
 
   /** [layer index][i][j] = P(j chosen | i chosen); null on the diagonal and for experts never chosen. */
@@ -251,13 +237,13 @@ export class Coactivation extends ResultRecord {
 
 /** Which tokens each expert wins most consistently (top-1), in one layer. */
 export class Vocabulary extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly layer: number;
-  readonly minCount: number;
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly include!: boolean[];
+  readonly layer!: number;
+  readonly minCount!: number;
   /** Per expert (full numbering), its most specialised tokens (empty for experts outside the view). */
-  readonly lists: SpecialisedToken[][];
+  readonly lists!: SpecialisedToken[][];
   private readonly decode: (id: number) => string;
   private readonly fractionsOf: (id: number) => number[];
 
@@ -272,12 +258,7 @@ export class Vocabulary extends ResultRecord {
     fractionsOf: (id: number) => number[];
   }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.layer = init.layer;
-    this.minCount = init.minCount;
-    this.lists = init.lists;
+    assignFields(this, init, ["model", "experts", "include", "layer", "minCount", "lists"]);
     this.decode = init.decode;
     this.fractionsOf = init.fractionsOf;
   }
@@ -330,32 +311,23 @@ export class Vocabulary extends ResultRecord {
 
 /** One text, tokenised and routed: per layer, each token's router probabilities and top-k. */
 export class TokenRouting extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly k: number;
-  readonly tokens: string[];
-  readonly ids: number[];
-  readonly layers: number[];
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly include!: boolean[];
+  readonly k!: number;
+  readonly tokens!: string[];
+  readonly ids!: number[];
+  readonly layers!: number[];
   /** [layer index][token][expert] router probability (0 outside the view). */
-  readonly probs: number[][][];
+  readonly probs!: number[][][];
   /** [layer index][token] the k chosen experts, best first. */
-  readonly topk: number[][][];
+  readonly topk!: number[][][];
   /** [layer index][token] ‖h‖ of the router input. */
-  readonly hNorm: number[][];
+  readonly hNorm!: number[][];
 
   constructor(init: { model: string; experts: string[]; include: boolean[]; k: number; tokens: string[]; ids: number[]; layers: number[]; probs: number[][][]; topk: number[][][]; hNorm: number[][] }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.k = init.k;
-    this.tokens = init.tokens;
-    this.ids = init.ids;
-    this.layers = init.layers;
-    this.probs = init.probs;
-    this.topk = init.topk;
-    this.hNorm = init.hNorm;
+    assignFields(this, init, ["model", "experts", "include", "k", "tokens", "ids", "layers", "probs", "topk", "hNorm"]);
   }
 
   /** Name of the top-1 expert of every token in layer `layer`. */
