@@ -121,11 +121,23 @@ export interface DomainSharesInit {
   meanProb: number[][][];
 }
 
-/** Per domain and layer: each expert's fraction of tokens, against the uniform k/E. */
-export class DomainShares extends ResultRecord {
+/**
+ * What the routing records below share: the model, its experts (full numbering) and which of them
+ * the view includes. Declared here, these stay the first three keys of each record's JSON.
+ */
+abstract class ViewRecord extends ResultRecord {
   readonly model!: string;
   readonly experts!: string[];
   readonly include!: boolean[];
+
+  /** Indices (full numbering) of the experts in the view. */
+  protected viewIndices(): number[] {
+    return this.experts.map((_, i) => i).filter((i) => this.include[i]);
+  }
+}
+
+/** Per domain and layer: each expert's fraction of tokens, against the uniform k/E. */
+export class DomainShares extends ViewRecord {
   readonly k!: number;
   readonly layers!: number[];
   readonly domains!: string[];
@@ -160,7 +172,7 @@ export class DomainShares extends ResultRecord {
   }
 
   private table(): TableSpec {
-    const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
+    const inc = this.viewIndices();
     const rows: (string | number)[][] = [];
     this.domains.forEach((d, di) => this.layers.forEach((l, li) => rows.push([d, l, ...inc.map((e) => this.fractions[di][li][e])])));
     return { columns: ["domain", "layer", ...inc.map((i) => this.experts[i])], rows, digits: 3 };
@@ -182,10 +194,7 @@ export class DomainShares extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 /** Which experts are chosen together (OLMoE co-activation), per layer. */
-export class Coactivation extends ResultRecord {
-  readonly model!: string;
-  readonly experts!: string[];
-  readonly include!: boolean[];
+export class Coactivation extends ViewRecord {
   readonly k!: number;
   readonly layers!: number[];
   /** [layer index][i][j] tokens choosing both i and j; [i][i] tokens choosing i. */
@@ -203,7 +212,7 @@ export class Coactivation extends ResultRecord {
   }
 
   override chart() {
-    const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
+    const inc = this.viewIndices();
     const cond = this.conditional.map((m) => inc.map((i) => inc.map((j) => m[i][j])));
     return coactivationChart({ experts: inc.map((i) => this.experts[i]), layers: this.layers, conditional: cond, k: this.k });
   }
@@ -236,10 +245,7 @@ export class Coactivation extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 /** Which tokens each expert wins most consistently (top-1), in one layer. */
-export class Vocabulary extends ResultRecord {
-  readonly model!: string;
-  readonly experts!: string[];
-  readonly include!: boolean[];
+export class Vocabulary extends ViewRecord {
   readonly layer!: number;
   readonly minCount!: number;
   /** Per expert (full numbering), its most specialised tokens (empty for experts outside the view). */
@@ -279,7 +285,7 @@ export class Vocabulary extends ResultRecord {
 
   override chart() {
     const rows = this.labels();
-    const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
+    const inc = this.viewIndices();
     return vocabularyChart({
       experts: inc.map((i) => this.experts[i]),
       tokens: rows.map((r) => r.label),
@@ -310,10 +316,7 @@ export class Vocabulary extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 /** One text, tokenised and routed: per layer, each token's router probabilities and top-k. */
-export class TokenRouting extends ResultRecord {
-  readonly model!: string;
-  readonly experts!: string[];
-  readonly include!: boolean[];
+export class TokenRouting extends ViewRecord {
   readonly k!: number;
   readonly tokens!: string[];
   readonly ids!: number[];
