@@ -32,7 +32,7 @@ import { LICENSE_VALUES, licenseFiles, noticeText } from "./licenses";
 import { buildManifest, countRows, DATA_FILE, TOKENIZER_FILE } from "./manifest";
 import { fetchAll, FetchedSources, SourceError } from "./sources";
 import { Doc } from "./types";
-import { fmtInt, log, sha256File, stage } from "./util";
+import { fmtInt, listFiles, log, sha256File, stage } from "./util";
 
 interface Args {
   out: string;
@@ -107,17 +107,6 @@ function summaryTable(counts: ReturnType<typeof countRows>): string {
     lines.push(`${d.padEnd(12)}${SPLITS.map((s) => fmtInt(c[s].documents).padStart(12)).join("")}${fmtInt(c.all.characters).padStart(13)}${(c.all.tokens === null ? "-" : fmtInt(c.all.tokens)).padStart(12)}`);
   }
   return lines.join("\n");
-}
-
-/** Relative paths of every file under `dir`, sorted. */
-function listFiles(dir: string, rel = ""): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(dir, r));
-    else out.push(r);
-  }
-  return out.sort();
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { Rng } from "../../lib/model/rng";
 
 // ---------------------------------------------------------------------------------------------
@@ -41,6 +42,17 @@ export function hashOrder<T>(items: readonly T[], key: (t: T) => string, salt: s
 /** Code-unit string comparison: unlike localeCompare it is the same on every machine. */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Relative paths (with "/") of every file under `root`, in `compareStrings` order. */
+export function listFiles(root: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(root, r));
+    else out.push(r);
+  }
+  return out.sort(compareStrings);
 }
 
 /** mulberry32 as a closure: the same sequence as `new Rng(seed).next()` (lib/model/rng.ts). */

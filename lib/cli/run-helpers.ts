@@ -2,8 +2,36 @@
  * Pieces shared by the long-running commands (pipeline, compare): flag parsing for step counts and
  * domain lists, and a Ctrl-C that stops at the next step boundary instead of killing the process.
  */
-import { UsageError } from "./args";
+import { FlagSpec, UsageError } from "./args";
 import type { CliIO } from "./registry";
+
+/** The model/training sizes both study commands offer; each maps them to its own step budgets. */
+export const PRESETS = ["tiny", "cpu", "gpu"] as const;
+export type Preset = (typeof PRESETS)[number];
+
+/** `--preset`, by default gpu on a GPU backend, else cpu. The backend is imported only here, when the command runs. */
+export async function presetFlag(v: unknown): Promise<Preset> {
+  const { backendReport } = await import("../backend");
+  return ((v as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as Preset;
+}
+
+/** `--out`, by default runs/<command>-<preset>. */
+export function outFlag(v: unknown, command: string, preset: Preset): string {
+  return (v as string | undefined) ?? `runs/${command}-${preset}`;
+}
+
+/**
+ * The flag specs the study commands share. They are functions of what differs (which domains the
+ * list names, the command's name in the default output directory) so that `--help` reads the same.
+ */
+export const studyFlags = {
+  preset: (): FlagSpec => ({ name: "preset", type: "string", choices: PRESETS, help: "model/training size (default: gpu on a GPU backend, else cpu)" }),
+  domains: (what: string): FlagSpec => ({ name: "domains", type: "string", metavar: "LIST", help: `${what} domains, comma-separated (default math,code)` }),
+  publicSteps: (): FlagSpec => ({ name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" }),
+  evalWindows: (): FlagSpec => ({ name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" }),
+  seed: (): FlagSpec => ({ name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" }),
+  out: (command: string): FlagSpec => ({ name: "out", type: "string", metavar: "DIR", help: `output directory (default runs/${command}-<preset>)` }),
+};
 
 /** An integer flag ≥ `min`, or undefined when absent. */
 export function intFlag(v: unknown, flag: string, min = 0): number | undefined {

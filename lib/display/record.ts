@@ -50,6 +50,16 @@ export function htmlOf(...parts: HtmlPart[]): string {
  * Base of the result records. A subclass writes `toString()`, and where it has them `chart()` and
  * `html(figure)`; the display method, `toJSON` and the REPL form come from here.
  */
+/**
+ * Copy `keys` of `init` onto a record under construction: the body of most record constructors.
+ * Only the listed keys are copied (an init may carry more), and the JSON key order stays the
+ * fields' declaration order, since class fields are defined before the constructor body runs.
+ * The fields it fills are declared with `!` (definitely assigned, here).
+ */
+export function assignFields<I extends object, K extends keyof I>(target: { [P in K]: I[P] }, init: I, keys: readonly K[]): void {
+  for (const k of keys) target[k] = init[k];
+}
+
 export abstract class ResultRecord {
   /** The one-line summary (and table) every front end can show: text/plain, `String(x)`, logs. */
   abstract toString(): string;

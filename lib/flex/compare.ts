@@ -12,7 +12,7 @@
  */
 import { barChart } from "../display/charts";
 import type { PlotlyFigure } from "../display/plotly";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import { EvalResult } from "./results";
 import type { FlexModel } from "./model";
@@ -112,22 +112,17 @@ export async function compare(models: readonly Comparable[], opts: CompareOption
 
 /** The comparison table: rows = models, columns = per-domain perplexity, average, improvement over the reference. */
 export class ComparisonResult extends ResultRecord {
-  readonly split: string;
-  readonly seqLen: number;
-  readonly domains: string[];
+  readonly split!: string;
+  readonly seqLen!: number;
+  readonly domains!: string[];
   readonly reference?: string;
-  readonly rows: ComparisonRow[];
+  readonly rows!: ComparisonRow[];
   /** The underlying evaluations, in row order. */
-  readonly results: EvalResult[];
+  readonly results!: EvalResult[];
 
   constructor(init: { split: string; seqLen: number; domains: string[]; reference?: string; rows: ComparisonRow[]; results: EvalResult[] }) {
     super();
-    this.split = init.split;
-    this.seqLen = init.seqLen;
-    this.domains = init.domains;
-    this.reference = init.reference;
-    this.rows = init.rows;
-    this.results = init.results;
+    assignFields(this, init, ["split", "seqLen", "domains", "reference", "rows", "results"]);
   }
 
   /** The row of one model. */

@@ -9,18 +9,30 @@ import type { OptOutGuarantee } from "./cards";
 import { defaultDataContext, type DataContext } from "./context";
 import { EvalResult, type EvalRow } from "./results";
 
-/** The options every comparable model's `evaluate` accepts. */
-export interface WindowEvalOptions {
-  /** Domains to evaluate (default: every domain that has an expert in the model, plus public). */
+/**
+ * Which windows of a corpus a pass reads, and in how many rows at a time: evaluation here, the
+ * routing sample of lib/inspect/collect.ts. Each states its own defaults.
+ */
+export interface WindowOptions {
+  /** Domains to read. */
   domains?: readonly string[];
-  /** Corpus split (default "test"). */
+  /** Corpus split. */
   split?: "train" | "valid" | "test";
-  /** Windows per domain (evenly spaced across the split); default 32, enough for ±2 % perplexity at toy scale. */
+  /** Windows per domain, evenly spaced across the split. */
   maxWindows?: number;
-  /** Context per window (default: the model's training context from the data context, else 128). */
+  /** Tokens per window. */
   seqLen?: number;
-  /** Rows per forward pass (default 16). */
+  /** Rows per forward pass. */
   batchSize?: number;
+}
+
+/**
+ * The options every comparable model's `evaluate` accepts. Defaults: every domain that has an
+ * expert in the model, plus public; split "test"; 32 windows per domain, enough for ±2 % perplexity
+ * at toy scale; the model's training context from the data context (else 128) per window; 16 rows
+ * per forward pass.
+ */
+export interface WindowEvalOptions extends WindowOptions {
   /** A model to compare against: the result gains its perplexities and the relative improvement. */
   reference?: { evaluate(opts: WindowEvalOptions): Promise<EvalResult> };
 }

@@ -3,7 +3,7 @@
  * Plain fields, a text summary, and a notebook rendering.
  */
 import { lineChart } from "../display/charts";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 
 export interface TrainRecordInit {
@@ -25,31 +25,21 @@ export interface TrainRecordInit {
 
 /** What one `train({ steps })` call did. */
 export class TrainRecord extends ResultRecord {
-  readonly what: string;
-  readonly steps: number;
-  readonly step: number;
-  readonly losses: number[];
-  readonly lrs: number[];
-  readonly tokens: number;
-  readonly seconds: number;
-  readonly tokensPerSec: number;
-  readonly aborted: boolean;
-  readonly history: number[];
-  readonly lastLayerShare: number[][];
+  readonly what!: string;
+  readonly steps!: number;
+  readonly step!: number;
+  readonly losses!: number[];
+  readonly lrs!: number[];
+  readonly tokens!: number;
+  readonly seconds!: number;
+  readonly tokensPerSec!: number;
+  readonly aborted!: boolean;
+  readonly history!: number[];
+  readonly lastLayerShare!: number[][];
 
   constructor(init: TrainRecordInit) {
     super();
-    this.what = init.what;
-    this.steps = init.steps;
-    this.step = init.step;
-    this.losses = init.losses;
-    this.lrs = init.lrs;
-    this.tokens = init.tokens;
-    this.seconds = init.seconds;
-    this.tokensPerSec = init.tokensPerSec;
-    this.aborted = init.aborted;
-    this.history = init.history;
-    this.lastLayerShare = init.lastLayerShare;
+    assignFields(this, init, ["what", "steps", "step", "losses", "lrs", "tokens", "seconds", "tokensPerSec", "aborted", "history", "lastLayerShare"]);
   }
 
   /** A record from the trainer's result for one `steps()` call. */
@@ -100,18 +90,15 @@ export interface InvariantCheck {
 /** FlexOlmo's coordination invariant for one owner: frozen parts bit-identical to the public model. */
 export class InvariantReport extends ResultRecord {
   // Declaration order is the JSON key order (see ResultRecord.toJSON).
-  readonly owner: string;
+  readonly owner!: string;
   readonly ok: boolean;
-  readonly publicTrunk: string;
-  readonly livePublicTrunk: string;
-  readonly checks: InvariantCheck[];
+  readonly publicTrunk!: string;
+  readonly livePublicTrunk!: string;
+  readonly checks!: InvariantCheck[];
 
   constructor(init: { owner: string; publicTrunk: string; livePublicTrunk: string; checks: InvariantCheck[] }) {
     super();
-    this.owner = init.owner;
-    this.publicTrunk = init.publicTrunk;
-    this.livePublicTrunk = init.livePublicTrunk;
-    this.checks = init.checks;
+    assignFields(this, init, ["owner", "publicTrunk", "livePublicTrunk", "checks"]);
     this.ok = init.checks.every((c) => c.identical);
   }
 

@@ -4,7 +4,7 @@
  */
 import { barChart, heatmap } from "../display/charts";
 import type { PlotlyFigure } from "../display/plotly";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import { escapeXml } from "../display/svg";
 import { tableHtml, tableText, type TableSpec } from "../display/views";
 import type { DataCard, Provenance, OptOutGuarantee } from "./cards";
@@ -45,27 +45,20 @@ export interface EvalResultInit {
 /** Per-domain perplexity; with a reference, the relative improvement (ref − ppl) / ref per domain. */
 export class EvalResult extends ResultRecord {
   // Declaration order is the JSON key order (see ResultRecord.toJSON).
-  readonly model: string;
-  readonly experts: string[];
-  readonly optOut: OptOutGuarantee;
-  readonly split: string;
-  readonly seqLen: number;
-  readonly rows: EvalRow[];
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly optOut!: OptOutGuarantee;
+  readonly split!: string;
+  readonly seqLen!: number;
+  readonly rows!: EvalRow[];
   /** Mean perplexity over the evaluated domains (each domain counts once, as in the paper's averages). */
   readonly average: number;
   readonly reference?: EvalResult;
-  readonly seconds: number;
+  readonly seconds!: number;
 
   constructor(init: EvalResultInit) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.optOut = init.optOut;
-    this.split = init.split;
-    this.seqLen = init.seqLen;
-    this.rows = init.rows;
-    this.reference = init.reference;
-    this.seconds = init.seconds;
+    assignFields(this, init, ["model", "experts", "optOut", "split", "seqLen", "rows", "reference", "seconds"]);
     this.average = init.rows.reduce((s, r) => s + r.ppl, 0) / Math.max(1, init.rows.length);
   }
 
@@ -119,18 +112,14 @@ export class EvalResult extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 export class GenerateResult extends ResultRecord {
-  readonly model: string;
-  readonly prompt: string;
-  readonly completion: string;
-  readonly tokens: number[];
-  readonly seed: number;
+  readonly model!: string;
+  readonly prompt!: string;
+  readonly completion!: string;
+  readonly tokens!: number[];
+  readonly seed!: number;
   constructor(init: { model: string; prompt: string; completion: string; tokens: number[]; seed: number }) {
     super();
-    this.model = init.model;
-    this.prompt = init.prompt;
-    this.completion = init.completion;
-    this.tokens = init.tokens;
-    this.seed = init.seed;
+    assignFields(this, init, ["model", "prompt", "completion", "tokens", "seed"]);
   }
   get text(): string {
     return this.prompt + this.completion;
@@ -147,19 +136,15 @@ export class GenerateResult extends ResultRecord {
 
 /** Per token, each expert's share of the expert weight (averaged over layers). */
 export class AttributionResult extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly owners: string[];
-  readonly tokens: string[];
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly owners!: string[];
+  readonly tokens!: string[];
   /** [token][expert], rows sum to 1. */
-  readonly shares: number[][];
+  readonly shares!: number[][];
   constructor(init: { model: string; experts: string[]; owners: string[]; tokens: string[]; shares: number[][] }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.owners = init.owners;
-    this.tokens = init.tokens;
-    this.shares = init.shares;
+    assignFields(this, init, ["model", "experts", "owners", "tokens", "shares"]);
   }
   /** Each expert's share over the whole text. */
   get totals(): Record<string, number> {
@@ -186,20 +171,15 @@ export class AttributionResult extends ResultRecord {
 
 /** The data in effect under a view. */
 export class ManifestResult extends ResultRecord {
-  readonly model: string;
-  readonly optOut: OptOutGuarantee;
-  readonly note: string;
-  readonly active: DataCard[];
-  readonly excluded: string[];
-  readonly provenance: Provenance;
+  readonly model!: string;
+  readonly optOut!: OptOutGuarantee;
+  readonly note!: string;
+  readonly active!: DataCard[];
+  readonly excluded!: string[];
+  readonly provenance!: Provenance;
   constructor(init: { model: string; optOut: OptOutGuarantee; note: string; active: DataCard[]; excluded: string[]; provenance: Provenance }) {
     super();
-    this.model = init.model;
-    this.optOut = init.optOut;
-    this.note = init.note;
-    this.active = init.active;
-    this.excluded = init.excluded;
-    this.provenance = init.provenance;
+    assignFields(this, init, ["model", "optOut", "note", "active", "excluded", "provenance"]);
   }
   private table(): TableSpec {
     const rows = this.active.map((c) => [c.expert, c.owner, c.domain, c.licenses.join(", "), c.documents, c.tokensSeen]);

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import { FlexModel } from "../flex/model";
 import { biasSweepChart } from "./charts";
@@ -28,22 +28,17 @@ export interface BiasSetting {
 }
 
 export class BiasEffect extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly domains: string[];
-  readonly k: number;
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly domains!: string[];
+  readonly k!: number;
   /** Per owner in the view: its learned b = min(β, 0), mean over layers. */
-  readonly learned: { expert: string; bias: number }[];
-  readonly settings: BiasSetting[];
+  readonly learned!: { expert: string; bias: number }[];
+  readonly settings!: BiasSetting[];
 
   constructor(init: { model: string; experts: string[]; domains: string[]; k: number; learned: { expert: string; bias: number }[]; settings: BiasSetting[] }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.domains = init.domains;
-    this.k = init.k;
-    this.learned = init.learned;
-    this.settings = init.settings;
+    assignFields(this, init, ["model", "experts", "domains", "k", "learned", "settings"]);
   }
 
   /** The swept settings (fixed β), in order. */

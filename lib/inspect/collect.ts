@@ -11,6 +11,7 @@ import type { DataContext } from "../flex/context";
 import { defaultDataContext } from "../flex/context";
 import { evalBatches, inputsAndTargets, tokenStreams } from "../data/batcher";
 import type { RouterTelemetry } from "../model/model";
+import type { WindowOptions } from "../flex/evaluate";
 import { accumulateVocab, coactivationCounts, emptyVocabCounts, meanProbabilities, selectionCounts, top1Counts, type TokenExpertCounts } from "./aggregate";
 
 /**
@@ -41,18 +42,13 @@ export function telemetryOf(model: FlexModel, ids: readonly number[] | Int32Arra
   }
 }
 
-export interface SampleOptions {
-  /** Domains to read (default: the model's expert domains that the corpus has, plus public). */
-  domains?: readonly string[];
-  /** Corpus split (default "test", as `evaluate`). */
-  split?: "train" | "valid" | "test";
-  /** Windows per domain, evenly spaced over the split (default 8: ~1 000 tokens at T = 128). */
-  maxWindows?: number;
-  /** Tokens per window (default: the training context, capped by the model's maxSeqLen). */
-  seqLen?: number;
-  /** Rows per forward pass (default 8). */
-  batchSize?: number;
-}
+/**
+ * The windows a routing sample reads: the evaluation's window options. Defaults: the model's
+ * expert domains that the corpus has, plus public; split "test", as `evaluate`; 8 windows per
+ * domain (~1 000 tokens at T = 128); the training context per window, capped by the model's
+ * maxSeqLen; 8 rows per forward pass.
+ */
+export type SampleOptions = WindowOptions;
 
 /** Everything the routing views need about one domain's tokens, per layer. Plain numbers only. */
 export interface DomainRouting {

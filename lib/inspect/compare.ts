@@ -8,7 +8,7 @@
  * manifest). Views share weights, so this costs two evaluations and no memory.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";
 import type { EvalResult, GenerateResult, ManifestResult } from "../flex/results";
@@ -40,16 +40,16 @@ export interface NextToken {
 }
 
 export class ViewComparison extends ResultRecord {
-  readonly a: string;
-  readonly b: string;
-  readonly domains: string[];
-  readonly evalA: EvalResult;
-  readonly evalB: EvalResult;
+  readonly a!: string;
+  readonly b!: string;
+  readonly domains!: string[];
+  readonly evalA!: EvalResult;
+  readonly evalB!: EvalResult;
   readonly prompt?: string;
   /** The union of both models' top tokens, ranked by the larger of the two probabilities. */
-  readonly nextTokens: NextToken[];
-  readonly generations: [GenerateResult, GenerateResult] | null;
-  readonly manifests: [ManifestResult, ManifestResult];
+  readonly nextTokens!: NextToken[];
+  readonly generations!: [GenerateResult, GenerateResult] | null;
+  readonly manifests!: [ManifestResult, ManifestResult];
 
   constructor(init: {
     a: string;
@@ -63,15 +63,7 @@ export class ViewComparison extends ResultRecord {
     manifests: [ManifestResult, ManifestResult];
   }) {
     super();
-    this.a = init.a;
-    this.b = init.b;
-    this.domains = init.domains;
-    this.evalA = init.evalA;
-    this.evalB = init.evalB;
-    this.prompt = init.prompt;
-    this.nextTokens = init.nextTokens;
-    this.generations = init.generations;
-    this.manifests = init.manifests;
+    assignFields(this, init, ["a", "b", "domains", "evalA", "evalB", "prompt", "nextTokens", "generations", "manifests"]);
   }
 
   /** Relative perplexity change from a to b on `domain`, in % (positive: b is worse). */

@@ -8,7 +8,7 @@
  * embeddings, the learned rows end up very similar and merging suffers (docs/method.md §2.2).
  */
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";
 import { conditionNumber, cosineMatrix, DEGENERATE_CONDITION, normaliseRows } from "./aggregate";
@@ -34,18 +34,15 @@ export interface LayerGeometry {
 }
 
 export class RouterGeometry extends ResultRecord {
-  readonly model: string;
+  readonly model!: string;
   /** Experts in the view, in router-row order. */
-  readonly experts: string[];
-  readonly layers: LayerGeometry[];
-  readonly threshold: number;
+  readonly experts!: string[];
+  readonly layers!: LayerGeometry[];
+  readonly threshold!: number;
 
   constructor(init: { model: string; experts: string[]; layers: LayerGeometry[]; threshold: number }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.layers = init.layers;
-    this.threshold = init.threshold;
+    assignFields(this, init, ["model", "experts", "layers", "threshold"]);
   }
 
   /** Layers whose normalised condition number exceeds the threshold. */

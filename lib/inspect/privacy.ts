@@ -11,7 +11,7 @@
  * models on the same prefixes and seeds, which is the comparison the paper draws.
  */
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";
 import { normalisedSimilarity } from "./aggregate";
@@ -54,19 +54,15 @@ export interface ModelExtraction {
 }
 
 export class ExtractionResult extends ResultRecord {
-  readonly domain: string;
-  readonly threshold: number;
-  readonly cases: ExtractionCase[];
-  readonly models: ModelExtraction[];
-  readonly settings: Required<Omit<ExtractionOptions, "domain" | "threshold">>;
+  readonly domain!: string;
+  readonly threshold!: number;
+  readonly cases!: ExtractionCase[];
+  readonly models!: ModelExtraction[];
+  readonly settings!: Required<Omit<ExtractionOptions, "domain" | "threshold">>;
 
   constructor(init: { domain: string; threshold: number; cases: ExtractionCase[]; models: ModelExtraction[]; settings: Required<Omit<ExtractionOptions, "domain" | "threshold">> }) {
     super();
-    this.domain = init.domain;
-    this.threshold = init.threshold;
-    this.cases = init.cases;
-    this.models = init.models;
-    this.settings = init.settings;
+    assignFields(this, init, ["domain", "threshold", "cases", "models", "settings"]);
   }
 
   /** Fraction of documents extracted, per model. */

@@ -4,7 +4,7 @@
  * weights change, so each cell is exactly "this model with that mask".
  */
 import type { PlotlyFigure } from "../display/plotly";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import type { EvaluateOptions, FlexModel } from "../flex/model";
 import { OPT_OUT_NOTE, type OptOutGuarantee } from "../flex/cards";
@@ -18,22 +18,17 @@ type EvalOpts = Omit<EvaluateOptions, "reference">;
 // Fig. 3: perplexity vs k
 
 export class QualityVsK extends ResultRecord {
-  readonly model: string;
-  readonly ks: number[];
-  readonly domains: string[];
+  readonly model!: string;
+  readonly ks!: number[];
+  readonly domains!: string[];
   /** [domain][k index] perplexity. */
-  readonly ppl: number[][];
-  readonly currentK: number;
-  readonly experts: number;
+  readonly ppl!: number[][];
+  readonly currentK!: number;
+  readonly experts!: number;
 
   constructor(init: { model: string; ks: number[]; domains: string[]; ppl: number[][]; currentK: number; experts: number }) {
     super();
-    this.model = init.model;
-    this.ks = init.ks;
-    this.domains = init.domains;
-    this.ppl = init.ppl;
-    this.currentK = init.currentK;
-    this.experts = init.experts;
+    assignFields(this, init, ["model", "ks", "domains", "ppl", "currentK", "experts"]);
   }
 
   /** Mean perplexity over domains, per k. */
@@ -89,25 +84,20 @@ export async function qualityVsK(model: FlexModel, opts: EvalOpts & { ks?: numbe
 // Fig. 4: the opt-out audit matrix
 
 export class OptOutMatrix extends ResultRecord {
-  readonly model: string;
+  readonly model!: string;
   /** Experts removed, one row each. */
-  readonly removed: string[];
-  readonly domains: string[];
+  readonly removed!: string[];
+  readonly domains!: string[];
   /** Perplexity of the full view per domain. */
-  readonly base: number[];
+  readonly base!: number[];
   /** [removed][domain] perplexity without that expert. */
-  readonly ppl: number[][];
-  readonly guarantee: OptOutGuarantee;
+  readonly ppl!: number[][];
+  readonly guarantee!: OptOutGuarantee;
   readonly note: string;
 
   constructor(init: { model: string; removed: string[]; domains: string[]; base: number[]; ppl: number[][]; guarantee: OptOutGuarantee }) {
     super();
-    this.model = init.model;
-    this.removed = init.removed;
-    this.domains = init.domains;
-    this.base = init.base;
-    this.ppl = init.ppl;
-    this.guarantee = init.guarantee;
+    assignFields(this, init, ["model", "removed", "domains", "base", "ppl", "guarantee"]);
     this.note = OPT_OUT_NOTE[init.guarantee];
   }
 

@@ -11,7 +11,7 @@
  * `routing()` runs the model once over evaluation windows; every view after that is arithmetic.
  */
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
-import { ResultRecord, textOf, type HtmlPart } from "../display/record";
+import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import { tokenColors, tokenColorsHtml, type TableSpec } from "../display/views";
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
 import type { FlexModel } from "../flex/model";
@@ -121,29 +121,33 @@ export interface DomainSharesInit {
   meanProb: number[][][];
 }
 
+/**
+ * What the routing records below share: the model, its experts (full numbering) and which of them
+ * the view includes. Declared here, these stay the first three keys of each record's JSON.
+ */
+abstract class ViewRecord extends ResultRecord {
+  readonly model!: string;
+  readonly experts!: string[];
+  readonly include!: boolean[];
+
+  /** Indices (full numbering) of the experts in the view. */
+  protected viewIndices(): number[] {
+    return this.experts.map((_, i) => i).filter((i) => this.include[i]);
+  }
+}
+
 /** Per domain and layer: each expert's fraction of tokens, against the uniform k/E. */
-export class DomainShares extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly k: number;
-  readonly layers: number[];
-  readonly domains: string[];
-  readonly tokens: number[];
-  readonly fractions: number[][][];
-  readonly meanProb: number[][][];
+export class DomainShares extends ViewRecord {
+  readonly k!: number;
+  readonly layers!: number[];
+  readonly domains!: string[];
+  readonly tokens!: number[];
+  readonly fractions!: number[][][];
+  readonly meanProb!: number[][][];
 
   constructor(init: DomainSharesInit) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.k = init.k;
-    this.layers = init.layers;
-    this.domains = init.domains;
-    this.tokens = init.tokens;
-    this.fractions = init.fractions;
-    this.meanProb = init.meanProb;
+    assignFields(this, init, ["model", "experts", "include", "k", "layers", "domains", "tokens", "fractions", "meanProb"]);
   }
 
   /** Experts in the view. */
@@ -168,7 +172,7 @@ export class DomainShares extends ResultRecord {
   }
 
   private table(): TableSpec {
-    const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
+    const inc = this.viewIndices();
     const rows: (string | number)[][] = [];
     this.domains.forEach((d, di) => this.layers.forEach((l, li) => rows.push([d, l, ...inc.map((e) => this.fractions[di][li][e])])));
     return { columns: ["domain", "layer", ...inc.map((i) => this.experts[i])], rows, digits: 3 };
@@ -190,25 +194,16 @@ export class DomainShares extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 /** Which experts are chosen together (OLMoE co-activation), per layer. */
-export class Coactivation extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly k: number;
-  readonly layers: number[];
+export class Coactivation extends ViewRecord {
+  readonly k!: number;
+  readonly layers!: number[];
   /** [layer index][i][j] tokens choosing both i and j; [i][i] tokens choosing i. */
-  readonly counts: number[][][];
-  readonly tokens: number;
+  readonly counts!: number[][][];
+  readonly tokens!: number;
 
   constructor(init: { model: string; experts: string[]; include: boolean[]; k: number; layers: number[]; counts: number[][][]; tokens: number }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.k = init.k;
-    this.layers = init.layers;
-    this.counts = init.counts;
-    this.tokens = init.tokens;
+    assignFields(this, init, ["model", "experts", "include", "k", "layers", "counts", "tokens"]);
   }
 
   /** [layer index][i][j] = P(j chosen | i chosen); null on the diagonal and for experts never chosen. */
@@ -217,7 +212,7 @@ export class Coactivation extends ResultRecord {
   }
 
   override chart() {
-    const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
+    const inc = this.viewIndices();
     const cond = this.conditional.map((m) => inc.map((i) => inc.map((j) => m[i][j])));
     return coactivationChart({ experts: inc.map((i) => this.experts[i]), layers: this.layers, conditional: cond, k: this.k });
   }
@@ -250,14 +245,11 @@ export class Coactivation extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 /** Which tokens each expert wins most consistently (top-1), in one layer. */
-export class Vocabulary extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly layer: number;
-  readonly minCount: number;
+export class Vocabulary extends ViewRecord {
+  readonly layer!: number;
+  readonly minCount!: number;
   /** Per expert (full numbering), its most specialised tokens (empty for experts outside the view). */
-  readonly lists: SpecialisedToken[][];
+  readonly lists!: SpecialisedToken[][];
   private readonly decode: (id: number) => string;
   private readonly fractionsOf: (id: number) => number[];
 
@@ -272,12 +264,7 @@ export class Vocabulary extends ResultRecord {
     fractionsOf: (id: number) => number[];
   }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.layer = init.layer;
-    this.minCount = init.minCount;
-    this.lists = init.lists;
+    assignFields(this, init, ["model", "experts", "include", "layer", "minCount", "lists"]);
     this.decode = init.decode;
     this.fractionsOf = init.fractionsOf;
   }
@@ -298,7 +285,7 @@ export class Vocabulary extends ResultRecord {
 
   override chart() {
     const rows = this.labels();
-    const inc = this.experts.map((_, i) => i).filter((i) => this.include[i]);
+    const inc = this.viewIndices();
     return vocabularyChart({
       experts: inc.map((i) => this.experts[i]),
       tokens: rows.map((r) => r.label),
@@ -329,33 +316,21 @@ export class Vocabulary extends ResultRecord {
 // ---------------------------------------------------------------------------------------------
 
 /** One text, tokenised and routed: per layer, each token's router probabilities and top-k. */
-export class TokenRouting extends ResultRecord {
-  readonly model: string;
-  readonly experts: string[];
-  readonly include: boolean[];
-  readonly k: number;
-  readonly tokens: string[];
-  readonly ids: number[];
-  readonly layers: number[];
+export class TokenRouting extends ViewRecord {
+  readonly k!: number;
+  readonly tokens!: string[];
+  readonly ids!: number[];
+  readonly layers!: number[];
   /** [layer index][token][expert] router probability (0 outside the view). */
-  readonly probs: number[][][];
+  readonly probs!: number[][][];
   /** [layer index][token] the k chosen experts, best first. */
-  readonly topk: number[][][];
+  readonly topk!: number[][][];
   /** [layer index][token] ‖h‖ of the router input. */
-  readonly hNorm: number[][];
+  readonly hNorm!: number[][];
 
   constructor(init: { model: string; experts: string[]; include: boolean[]; k: number; tokens: string[]; ids: number[]; layers: number[]; probs: number[][][]; topk: number[][][]; hNorm: number[][] }) {
     super();
-    this.model = init.model;
-    this.experts = init.experts;
-    this.include = init.include;
-    this.k = init.k;
-    this.tokens = init.tokens;
-    this.ids = init.ids;
-    this.layers = init.layers;
-    this.probs = init.probs;
-    this.topk = init.topk;
-    this.hNorm = init.hNorm;
+    assignFields(this, init, ["model", "experts", "include", "k", "tokens", "ids", "layers", "probs", "topk", "hNorm"]);
   }
 
   /** Name of the top-1 expert of every token in layer `layer`. */

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
+import { KArgs, registerCpuWasm } from "./register";
 
 /**
  * Kernel `FlexXentGrad`: out = probs · scale, then out[i, t_i] −= scale. Inputs: probs [N, V]
@@ -21,7 +22,7 @@ import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmVie
  */
 export const XENT_GRAD = "FlexXentGrad";
 
-function xentGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): TensorInfo {
+function xentGradWasm(args: KArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { probs, targets, scale } = args.inputs as Record<string, TensorInfo>;
   const mul = tf.getKernel("Multiply", "wasm");
@@ -34,7 +35,7 @@ function xentGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown })
   return out;
 }
 
-function xentGradCpu(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): TensorInfo {
+function xentGradCpu(args: KArgs): TensorInfo {
   const backend = args.backend as CpuBackendLike;
   const { probs, targets, scale } = args.inputs as Record<string, TensorInfo>;
   const p = cpuValues(backend, probs), t = cpuValues(backend, targets), s = cpuValues(backend, scale)[0];
@@ -48,12 +49,7 @@ function xentGradCpu(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }):
 let installed = false;
 export function installCrossEntropyKernels(): void {
   if (installed) return;
-  for (const [backendName, kernelFunc] of [
-    ["cpu", xentGradCpu],
-    ["wasm", xentGradWasm],
-  ] as const) {
-    if (!tf.getKernel(XENT_GRAD, backendName)) tf.registerKernel({ kernelName: XENT_GRAD, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
+  registerCpuWasm(XENT_GRAD, { cpu: xentGradCpu, wasm: xentGradWasm }, "ifAbsent");
   installed = true;
 }
 

@@ -15,6 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cpuValuesAny, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmViewAny } from "./raw";
+import { KArgs, registerCpuWasm } from "./register";
 
 export const RMSNORM = "FlexRmsNorm";
 export const RMSNORM_GRAD_X = "FlexRmsNormGradX";
@@ -22,7 +23,6 @@ export const RMSNORM_GRAD_W = "FlexRmsNormGradW";
 export const ADAMW = "FlexAdamW";
 
 type Arr = Float32Array | Int32Array | Uint8Array;
-type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 // ---- loops (shared by both backends) ----
 
@@ -170,15 +170,13 @@ function adamwKernel(kind: "cpu" | "wasm") {
 let installed = false;
 export function installFused(): void {
   if (installed) return;
-  for (const kind of ["cpu", "wasm"] as const) {
-    for (const [name, f] of [
-      [RMSNORM, rmsNormKernel(kind)],
-      [RMSNORM_GRAD_X, rmsGradXKernel(kind)],
-      [RMSNORM_GRAD_W, rmsGradWKernel(kind)],
-      [ADAMW, adamwKernel(kind)],
-    ] as const) {
-      if (!tf.getKernel(name, kind)) tf.registerKernel({ kernelName: name, backendName: kind, kernelFunc: f as unknown as tf.KernelFunc });
-    }
+  for (const [name, make] of [
+    [RMSNORM, rmsNormKernel],
+    [RMSNORM_GRAD_X, rmsGradXKernel],
+    [RMSNORM_GRAD_W, rmsGradWKernel],
+    [ADAMW, adamwKernel],
+  ] as const) {
+    registerCpuWasm(name, { cpu: make("cpu"), wasm: make("wasm") }, "ifAbsent");
   }
   tf.registerGradient({
     kernelName: RMSNORM,

@@ -13,8 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
-
-type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+import { KArgs, registerCpuWasm } from "./register";
 
 interface GatherGeom {
   outer: number; // product of x.shape[:axis]
@@ -71,17 +70,7 @@ function gatherCpu(args: KArgs): TensorInfo {
 let installed = false;
 export function installGather(): void {
   if (installed) return;
-  for (const [backendName, kernelFunc] of [
-    ["cpu", gatherCpu],
-    ["wasm", gatherWasm],
-  ] as const) {
-    const orig = tf.getKernel("GatherV2", backendName);
-    if (!orig) continue;
-    stock.set(backendName, orig);
-    tf.unregisterKernel("GatherV2", backendName);
-    // Keep the stock kernel's setup (wasm: cwrap of its C++ entry point) for the calls we delegate.
-    tf.registerKernel({ kernelName: "GatherV2", backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc: orig.setupFunc, disposeFunc: orig.disposeFunc });
-  }
+  registerCpuWasm("GatherV2", { cpu: gatherCpu, wasm: gatherWasm }, "wrap", stock);
   tf.registerGradient({
     kernelName: "UnsortedSegmentSum",
     inputsToSave: ["segmentIds"],

@@ -15,6 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cpuValues, CpuBackendLike, TensorInfo, WasmBackendLike, wasmView } from "./raw";
+import { KArgs, registerCpuWasm } from "./register";
 
 export const ROPE = "FlexRope";
 
@@ -40,8 +41,6 @@ function ropeLoop(x: ArrayLike<number>, cos: ArrayLike<number>, sin: ArrayLike<n
     }
   }
 }
-
-type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function attrsOf(args: KArgs, x: TensorInfo): { hd: number; t: number; inverse: boolean; rows: number; width: number } {
   const hd = Number(args.attrs?.headDim), t = Number(args.attrs?.seqLen);
@@ -71,12 +70,7 @@ function ropeCpu(args: KArgs): TensorInfo {
 let installed = false;
 export function installRope(): void {
   if (installed) return;
-  for (const [backendName, kernelFunc] of [
-    ["cpu", ropeCpu],
-    ["wasm", ropeWasm],
-  ] as const) {
-    if (!tf.getKernel(ROPE, backendName)) tf.registerKernel({ kernelName: ROPE, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
+  registerCpuWasm(ROPE, { cpu: ropeCpu, wasm: ropeWasm }, "ifAbsent");
   tf.registerGradient({
     kernelName: ROPE,
     inputsToSave: ["cos", "sin"],

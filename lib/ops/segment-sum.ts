@@ -8,8 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
-
-type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+import { KArgs, registerCpuWasm } from "./register";
 
 function geometry(args: KArgs): { x: TensorInfo; ids: TensorInfo; numSegments: number; nIds: number; inner: number; outShape: number[] } {
   const x = args.inputs.x as TensorInfo;
@@ -55,12 +54,6 @@ function segmentSumCpu(args: KArgs): TensorInfo {
 let installed = false;
 export function installSegmentSum(): void {
   if (installed) return;
-  for (const [backendName, kernelFunc] of [
-    ["cpu", segmentSumCpu],
-    ["wasm", segmentSumWasm],
-  ] as const) {
-    if (tf.getKernel("UnsortedSegmentSum", backendName)) tf.unregisterKernel("UnsortedSegmentSum", backendName);
-    tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
+  registerCpuWasm("UnsortedSegmentSum", { cpu: segmentSumCpu, wasm: segmentSumWasm }, "replace");
   installed = true;
 }

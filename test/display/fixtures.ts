@@ -1,6 +1,9 @@
-/** Chart fixtures shared by the snapshot tests and the plotly.js rendering test. */
+/**
+ * Chart fixtures shared by the snapshot tests and the plotly.js rendering test, and the fake kernel
+ * bridge and clock of the live-display tests (test/display, test/inspect).
+ */
 import { barChart, heatmap, lineChart, scatterChart, stackedBarH } from "../../lib/display";
-import type { Chart } from "../../lib/display";
+import type { Chart, KernelBridge, MimeBundle } from "../../lib/display";
 
 /** One small, fixed input per builder (and per option that changes the figure's structure). */
 export const CHARTS: Record<string, () => Chart> = {
@@ -46,3 +49,42 @@ export const CHARTS: Record<string, () => Chart> = {
     heatmap({ title: "Opt-out Δloss", x: ["math", "code"], y: ["without math", "without code"], z: [[0.8, -0.02], [null, 0.6]], colorscale: "rdbu" }),
 };
 
+/** A fake kernel bridge that records what would be sent to the notebook. */
+export function recorder(): KernelBridge & { sent: { bundle: MimeBundle; displayId?: string; update?: boolean }[] } {
+  const sent: { bundle: MimeBundle; displayId?: string; update?: boolean }[] = [];
+  return { name: "test", sent, display: (bundle, opts = {}) => void sent.push({ bundle, ...opts }) };
+}
+
+/**
+ * A manual clock and timer queue, so rate limiting is tested without sleeping. Timers are re-sorted
+ * after each one fires, since a timer may set another.
+ */
+export function fakeTime() {
+  let now = 0;
+  const timers: { at: number; fn: () => void; id: number }[] = [];
+  let next = 1;
+  return {
+    now: () => now,
+    setTimer: (fn: () => void, ms: number) => {
+      const id = next++;
+      timers.push({ at: now + ms, fn, id });
+      return id;
+    },
+    clearTimer: (h: unknown) => {
+      const i = timers.findIndex((t) => t.id === h);
+      if (i >= 0) timers.splice(i, 1);
+    },
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        const t = timers[0];
+        if (!t || t.at > end) break;
+        timers.shift();
+        now = t.at;
+        t.fn();
+      }
+      now = end;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KernelBridge, MimeBundle } from "../../lib/display";
+import { fakeTime, recorder } from "./fixtures";
 import {
   abortKernelSignal,
   bundleOf,
@@ -14,43 +15,6 @@ import {
   show,
   toBundle,
 } from "../../lib/display";
-
-/** A fake kernel bridge that records what would be sent to the notebook. */
-function recorder(): KernelBridge & { sent: { bundle: MimeBundle; displayId?: string; update?: boolean }[] } {
-  const sent: { bundle: MimeBundle; displayId?: string; update?: boolean }[] = [];
-  return { name: "test", sent, display: (bundle, opts = {}) => void sent.push({ bundle, ...opts }) };
-}
-
-/** A manual clock and timer queue, so rate limiting is tested without sleeping. */
-function fakeTime() {
-  let now = 0;
-  const timers: { at: number; fn: () => void; id: number }[] = [];
-  let next = 1;
-  return {
-    now: () => now,
-    setTimer: (fn: () => void, ms: number) => {
-      const id = next++;
-      timers.push({ at: now + ms, fn, id });
-      return id;
-    },
-    clearTimer: (h: unknown) => {
-      const i = timers.findIndex((t) => t.id === h);
-      if (i >= 0) timers.splice(i, 1);
-    },
-    advance(ms: number) {
-      const end = now + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const t = timers[0];
-        if (!t || t.at > end) break;
-        timers.shift();
-        now = t.at;
-        t.fn();
-      }
-      now = end;
-    },
-  };
-}
 
 test("renderable attaches a non-enumerable display method; toBundle falls back to inspect text", () => {
   const rec = renderable({ loss: 1.5 }, { text: () => "loss 1.5", html: "<b>1.5</b>" });

@@ -8,13 +8,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { CHROMIUM, dumpDom } from "./chromium";
 import { CHARTS } from "./fixtures";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 function plotlyPath(): string | undefined {
   try {
@@ -59,26 +58,8 @@ Promise.all(Object.entries(figures).map(async ([name, fig]) => {
 </script></body></html>`;
     const file = path.join(tmp, "plotly.html");
     fs.writeFileSync(file, page);
-    const r = spawnSync(
-      CHROMIUM,
-      [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--allow-file-access-from-files",
-        `--user-data-dir=${path.join(tmp, "profile")}`,
-        "--virtual-time-budget=10000",
-        "--dump-dom",
-        `file://${file}`,
-      ],
-      { encoding: "utf8", timeout: 90_000 },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
+    const dom = dumpDom(file, path.join(tmp, "profile"), { flags: ["--allow-file-access-from-files", "--virtual-time-budget=10000"], timeoutMs: 90_000 });
+    const m = /<pre id="out">([^<]*)<\/pre>/.exec(dom);
     assert.ok(m && m[1] !== "pending", "the page finished");
     const results = JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&amp;/g, "&")) as Record<string, Record<string, unknown>>;
     for (const [name, fig] of Object.entries(figures)) {

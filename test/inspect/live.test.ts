@@ -4,44 +4,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { KernelBridge, MimeBundle } from "../../lib/display";
 import { DISPLAY, PLOTLY_MIME } from "../../lib/display";
 import { TrainRecord } from "../../lib/flex/records";
 import { EvalResult } from "../../lib/flex/results";
 import { formatDuration, liveTraining } from "../../lib/inspect/live";
 import type { StepProgress } from "../../lib/train/trainer";
-
-function recorder(): KernelBridge & { sent: { bundle: MimeBundle; displayId?: string; update?: boolean }[] } {
-  const sent: { bundle: MimeBundle; displayId?: string; update?: boolean }[] = [];
-  return { name: "test", sent, display: (bundle, opts = {}) => void sent.push({ bundle, ...opts }) };
-}
-
-function clock() {
-  let now = 0;
-  const timers: { at: number; fn: () => void; id: number }[] = [];
-  let next = 1;
-  return {
-    now: () => now,
-    setTimer: (fn: () => void, ms: number) => {
-      timers.push({ at: now + ms, fn, id: next });
-      return next++;
-    },
-    clearTimer: (h: unknown) => {
-      const i = timers.findIndex((t) => t.id === h);
-      if (i >= 0) timers.splice(i, 1);
-    },
-    advance(ms: number) {
-      const end = now + ms;
-      timers.sort((a, b) => a.at - b.at);
-      while (timers.length && timers[0].at <= end) {
-        const t = timers.shift()!;
-        now = t.at;
-        t.fn();
-      }
-      now = end;
-    },
-  };
-}
+import { fakeTime, recorder } from "../display/fixtures";
 
 /** A progress event; routing [layer][expert]. */
 function step(i: number, share?: number[][], meanProb?: number[][]): StepProgress {
@@ -55,7 +23,7 @@ function record(steps: number, aborted = false): TrainRecord {
 
 test("one display, updated in place at ≤ 1 Hz, ending on the final state", () => {
   const bridge = recorder();
-  const c = clock();
+  const c = fakeTime();
   const view = liveTraining("math owner", { totalSteps: 40, experts: ["public", "math"], display: { bridge, now: c.now, setTimer: c.setTimer, clearTimer: c.clearTimer } });
   for (let i = 1; i <= 40; i++) {
     view.onProgress(step(i, [[0.5, 0.5], [0.5, 0.5]], [[0.7, 0.3], [0.6, 0.4]]));

@@ -7,6 +7,7 @@ import { initBackend } from "../../lib/backend";
 import { disposeCheckpoint, expectedTensors, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from "../../lib/io/checkpoint";
 import { bf16ToF32, f32ToBf16, readSafetensors, readSafetensorsHeader, writeSafetensors, type WriteEntry } from "../../lib/io/safetensors";
 import { fromHfConfig, toHfConfig } from "../../lib/io/hf-config";
+import type { ModelConfig } from "../../lib/model/config";
 import { paramEntries, type ModelParams } from "../../lib/model/params";
 import { bits, randomParams, tempDir, tinyConfig } from "./fixtures";
 
@@ -15,6 +16,18 @@ before(async () => {
 });
 
 const disposeParams = (p: ModelParams) => paramEntries(p).forEach((e) => e.tensor.dispose());
+
+/** Run `body` on seeded random params of `cfg` and a fresh temporary directory, both released afterwards, pass or fail. */
+async function withParamsAndDir(cfg: ModelConfig, seed: number, body: (p: ModelParams, dir: string) => Promise<void>): Promise<void> {
+  const p = randomParams(cfg, seed);
+  const { dir, cleanup } = tempDir();
+  try {
+    await body(p, dir);
+  } finally {
+    cleanup();
+    disposeParams(p);
+  }
+}
 
 /** Every tensor of two param sets has identical bits. */
 function assertSameBits(a: ModelParams, b: ModelParams): void {
@@ -87,9 +100,7 @@ test("checkpoint round trip is bit-exact: weights, expert bias, sidecar, optimiz
 
 test("on disk: HF names, Linear weights [out, in], config.json fields, bias only in the sidecar", async () => {
   const cfg = tinyConfig();
-  const p = randomParams(cfg, 11);
-  const { dir, cleanup } = tempDir();
-  try {
+  await withParamsAndDir(cfg, 11, async (p, dir) => {
     await saveCheckpoint(dir + "/ck", { config: cfg, params: p });
     const { tensors, header } = readSafetensors(path.join(dir, "ck", "model.safetensors"));
     assert.equal(header.metadata.format, "pt");
@@ -119,10 +130,7 @@ test("on disk: HF names, Linear weights [out, in], config.json fields, bias only
 
     const side = JSON.parse(fs.readFileSync(path.join(dir, "ck", "flexolmo.json"), "utf-8"));
     assert.deepEqual(side.expert_bias[0], Array.from(p.layers[0].expertBias.dataSync()));
-  } finally {
-    cleanup();
-    disposeParams(p);
-  }
+  });
 });
 
 test("config.json ↔ ModelConfig, both ways", () => {
@@ -161,9 +169,7 @@ test("config.json ↔ ModelConfig, both ways", () => {
 
 test("BF16 checkpoints: saved rounded to nearest even, loaded back as float32", async () => {
   const cfg = tinyConfig({ experts: ["public", "a"], topK: 1 });
-  const p = randomParams(cfg, 5);
-  const { dir, cleanup } = tempDir();
-  try {
+  await withParamsAndDir(cfg, 5, async (p, dir) => {
     await saveCheckpoint(path.join(dir, "bf"), { config: cfg, params: p, dtype: "BF16" });
     const h = readSafetensorsHeader(path.join(dir, "bf", "model.safetensors"));
     assert.ok([...h.tensors.values()].every((t) => t.dtype === "BF16"));
@@ -172,10 +178,7 @@ test("BF16 checkpoints: saved rounded to nearest even, loaded back as float32", 
     const want = Array.from(p.embed.dataSync(), (x) => bf16ToF32(f32ToBf16(x)));
     assert.deepEqual(Array.from(back.params.embed.dataSync()), want);
     disposeCheckpoint(back);
-  } finally {
-    cleanup();
-    disposeParams(p);
-  }
+  });
 });
 
 /** Rewrite a checkpoint's model.safetensors through `edit` (a list of entries in HF layout). */
@@ -188,9 +191,7 @@ function rewriteWeights(ck: string, edit: (entries: WriteEntry[]) => WriteEntry[
 
 test("clear errors: missing tensor, wrong shape, unexpected tensor, truncated file, bad header, missing config.json", async () => {
   const cfg = tinyConfig();
-  const p = randomParams(cfg, 2);
-  const { dir, cleanup } = tempDir();
-  try {
+  await withParamsAndDir(cfg, 2, async (p, dir) => {
     const fresh = async (name: string) => {
       const ck = path.join(dir, name);
       await saveCheckpoint(ck, { config: cfg, params: p });
@@ -238,10 +239,7 @@ test("clear errors: missing tensor, wrong shape, unexpected tensor, truncated fi
     // Saving params that do not match the config is refused before anything is written.
     await assert.rejects(saveCheckpoint(path.join(dir, "mismatch"), { config: { ...cfg, dFf: 32 }, params: p }), /params do not match the config[\s\S]*mlp\.experts\.0\.gate_proj\.weight: shape \[16,24\] but the config implies \[16,32\]/);
     assert.equal(fs.existsSync(path.join(dir, "mismatch")), false);
-  } finally {
-    cleanup();
-    disposeParams(p);
-  }
+  });
 });
 
 test("atomic save: a save that fails mid-write leaves the previous checkpoint intact, and keeps foreign files", async () => {
@@ -289,9 +287,7 @@ test("atomic save: a save that fails mid-write leaves the previous checkpoint in
 
 test("checkpoints written by another program: no sidecar, BF16, sharded index, fused experts, tied head", async () => {
   const cfg = tinyConfig();
-  const p = randomParams(cfg, 33);
-  const { dir, cleanup } = tempDir();
-  try {
+  await withParamsAndDir(cfg, 33, async (p, dir) => {
     // Reference: our own F32 checkpoint, read back as HF-layout arrays.
     const ours = path.join(dir, "ours");
     await saveCheckpoint(ours, { config: cfg, params: p });
@@ -358,17 +354,12 @@ test("checkpoints written by another program: no sidecar, BF16, sharded index, f
       }
     });
     disposeCheckpoint(f);
-  } finally {
-    cleanup();
-    disposeParams(p);
-  }
+  });
 });
 
 test("readCheckpointInfo reads config, sidecar and counts without loading tensors", async () => {
   const cfg = tinyConfig();
-  const p = randomParams(cfg, 9);
-  const { dir, cleanup } = tempDir();
-  try {
+  await withParamsAndDir(cfg, 9, async (p, dir) => {
     const ck = path.join(dir, "ck");
     await saveCheckpoint(ck, { config: cfg, params: p, sidecar: { dataCards: [null, { owner: "n" }, null], step: 7 }, optimizer: { step: 7, tensors: { "x.m": p.norm } } });
     const info = await readCheckpointInfo(ck);
@@ -383,8 +374,5 @@ test("readCheckpointInfo reads config, sidecar and counts without loading tensor
     assert.equal(info.counts.expertBias, 6);
     assert.deepEqual(info.optimizer, { step: 7, tensors: 1 });
     assert.deepEqual(info.source.dtypes, { F32: info.counts.hfTensors });
-  } finally {
-    cleanup();
-    disposeParams(p);
-  }
+  });
 });

@@ -18,10 +18,10 @@ import path from "node:path";
 import { installKernelSpec, packageRoot } from "../../kernel/install";
 import type { NotebookCell, NotebookOutput, NotebookRun } from "../../kernel/run-notebook";
 import { checkJupyter, joinText, makeNotebook, pythonPath, runNotebook } from "../../kernel/run-notebook";
+import { CHROMIUM, dumpDom } from "../display/chromium";
 
 const jupyter = checkJupyter();
 const skip = jupyter.ok ? false : process.env.FLEXOLMO_REQUIRE_JUPYTER === "1" ? false : jupyter.reason;
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const hasIndex = fs.existsSync(path.join(packageRoot(), "dist", "lib", "index.d.ts"));
 
 /** The smoke notebook. Indices are referred to by the tests below. */
@@ -235,24 +235,8 @@ describe("kernel: smoke notebook through nbclient", { skip }, () => {
     </script>`;
     const page = path.join(tmp, "probe.html");
     fs.writeFileSync(page, fs.readFileSync(run.html!, "utf8").replace("</body>", `${probe}</body>`));
-    const r = spawnSync(
-      CHROMIUM,
-      [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        `--user-data-dir=${path.join(tmp, "chromium-profile")}`,
-        "--dump-dom",
-        `file://${page}`,
-      ],
-      { encoding: "utf8", timeout: 60_000 },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    const m = /<pre id="flexolmo-check">([^<]*)<\/pre>/.exec(r.stdout);
+    const dom = dumpDom(page, path.join(tmp, "chromium-profile"), { timeoutMs: 60_000 });
+    const m = /<pre id="flexolmo-check">([^<]*)<\/pre>/.exec(dom);
     assert.ok(m, "probe ran");
     const info = JSON.parse(m[1].replace(/&quot;/g, '"')) as { ns: string; w: number; h: number; paths: number }[];
     assert.ok(info.length >= 2, JSON.stringify(info));

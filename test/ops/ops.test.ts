@@ -10,6 +10,16 @@ import { ropeRef } from "../model/reference";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 
+/** Run `body` with our ops on each backend in turn, then go back to cpu (where the other tests expect to start). */
+async function onEachBackend(body: (be: (typeof BACKENDS)[number]) => Promise<void>): Promise<void> {
+  installOps();
+  for (const be of BACKENDS) {
+    await initBackend(be);
+    await body(be);
+  }
+  await initBackend("cpu");
+}
+
 function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
   const rng = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
@@ -52,9 +62,7 @@ test("installOps is idempotent and reports what it registered", async () => {
 });
 
 test("matMul on both backends: transposes, batches and broadcasting equal a plain-JS product", async () => {
-  installOps();
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     const cases: Array<[number[], number[], boolean, boolean]> = [
       [[1, 5, 7], [1, 7, 3], false, false],
       [[4, 5, 7], [4, 7, 3], false, false], // batched: the per-matrix view path on wasm
@@ -78,15 +86,12 @@ test("matMul on both backends: transposes, batches and broadcasting equal a plai
     assert.deepEqual(r4.shape, [2, 3, 4, 6]);
     assert.ok(maxAbsDiff(r4.dataSync(), jsMatMul(a4.reshape([6, 4, 5]), b4.reshape([6, 5, 6]), false, false)) < 1e-4);
     tf.dispose([a4, b4, r4]);
-  }
-  await initBackend("cpu");
+  });
 });
 
 test("our BatchMatMul gradients (explicit transposes, and transpose flags) equal TF.js's built-in one, on cpu and wasm", async () => {
   assert.ok(builtinMatMulGrad, "captured the built-in gradient");
-  installOps();
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
       for (const batch of [0, 3]) {
         const lead = batch ? [batch] : [];
@@ -113,14 +118,11 @@ test("our BatchMatMul gradients (explicit transposes, and transpose flags) equal
     assert.ok(maxAbsDiff(gx.dataSync(), tf.matMul(dy, w, false, true).dataSync()) < 1e-4);
     assert.ok(maxAbsDiff(gw.dataSync(), tf.matMul(x, dy, true, false).dataSync()) < 1e-4);
     tf.dispose([x, w, gx, gw, y, dy]);
-  }
-  await initBackend("cpu");
+  });
 });
 
 test("UnsortedSegmentSum (gradient of gather) equals a plain-JS scatter-add; out-of-range ids are dropped", async () => {
-  installOps();
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     const x = randn([6, 3], 7);
     const ids = [0, 2, 0, 5, -1, 2];
     const got = tf.unsortedSegmentSum(x, tf.tensor1d(ids, "int32"), 4);
@@ -141,8 +143,7 @@ test("UnsortedSegmentSum (gradient of gather) equals a plain-JS scatter-add; out
     assert.deepEqual(gv[4], [1, 1, 1]);
     assert.deepEqual(gv[0], [0, 0, 0]);
     tf.dispose([x, got, gi, emb, g]);
-  }
-  await initBackend("cpu");
+  });
 });
 
 test("wasm Identity/Cast share the buffer for same-dtype casts and still convert across dtypes", async () => {
@@ -166,9 +167,7 @@ test("wasm Identity/Cast share the buffer for same-dtype casts and still convert
 });
 
 test("softmaxCrossEntropy: value equals a plain-JS logsumexp loss, gradient equals (softmax − onehot)/N, stable at extreme logits", async () => {
-  installOps();
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     for (const scale of [1, 30, 1e4]) {
       const z = randn([5, 11], 9, scale);
       const t = [0, 3, 10, 3, 7];
@@ -191,8 +190,7 @@ test("softmaxCrossEntropy: value equals a plain-JS logsumexp loss, gradient equa
     }
     assert.throws(() => softmaxCrossEntropy(tf.zeros([2, 4]) as tf.Tensor2D, [0, 4]), /target 4 at row 1 is outside \[0, 4\)/);
     assert.throws(() => softmaxCrossEntropy(tf.zeros([2, 4]) as tf.Tensor2D, [0]), /1 targets for 2 rows/);
-  }
-  await initBackend("cpu");
+  });
 });
 
 test("RoPE kernel equals HF rotate_half in plain JS and the composite TF.js version; its gradient is the inverse rotation", async () => {
@@ -223,9 +221,7 @@ test("RoPE kernel equals HF rotate_half in plain JS and the composite TF.js vers
 });
 
 test("GatherV2 kernels (slice copies) equal a plain-JS gather on any axis; bad indices are refused; batchDims falls back", async () => {
-  installOps();
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     const x = randn([3, 4, 5], 11);
     const xv = x.arraySync() as number[][][];
     const idx = [3, 0, 3];
@@ -242,14 +238,11 @@ test("GatherV2 kernels (slice copies) equal a plain-JS gather on any axis; bad i
     const gb = tf.gather(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), tf.tensor2d([[2, 0], [1, 1]], undefined, "int32"), 1, 1).arraySync();
     assert.deepEqual(gb, [[3, 1], [5, 5]]);
     tf.dispose([x, gi]);
-  }
-  await initBackend("cpu");
+  });
 });
 
 test("UnsortedSegmentSum's gradient is a gather, with zeros for rows whose id was negative (dropped)", async () => {
-  installOps();
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     const x = randn([4, 2], 12);
     const w = randn([3, 2], 13);
     for (const ids of [[2, 0, 2, 1], [2, -1, 0, -3]]) {
@@ -260,8 +253,7 @@ test("UnsortedSegmentSum's gradient is a gather, with zeros for rows whose id wa
       g.dispose();
     }
     tf.dispose([x, w]);
-  }
-  await initBackend("cpu");
+  });
 });
 
 test("wasm Slice/SplitV (heap-view copies) equal the cpu backend on contiguous and strided slices", async () => {
@@ -285,11 +277,9 @@ test("wasm Slice/SplitV (heap-view copies) equal the cpu backend on contiguous a
 });
 
 test("fused RMSNorm and AdamW kernels equal their composite TF.js versions (values and gradients), cpu and wasm", async () => {
-  installOps();
   const { rmsNormComposite, rmsNorm } = await import("../../lib/model/model");
   const { adamwStep, adamwStepComposite } = await import("../../lib/train/adamw");
-  for (const be of BACKENDS) {
-    await initBackend(be);
+  await onEachBackend(async (be) => {
     const x = randn([6, 8], 15, 3), w = randn([8], 16), dy = randn([6, 8], 17);
     const f = (fn: typeof rmsNorm) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fn(a as tf.Tensor2D, b as tf.Tensor1D, 1e-6), dy));
     assert.ok(maxAbsDiff(rmsNorm(x as tf.Tensor2D, w as tf.Tensor1D, 1e-6).dataSync(), rmsNormComposite(x as tf.Tensor2D, w as tf.Tensor1D, 1e-6).dataSync()) < 1e-5, `${be} rmsnorm value`);
@@ -305,6 +295,5 @@ test("fused RMSNorm and AdamW kernels equal their composite TF.js versions (valu
       for (const k of ["w", "m", "v"] as const) assert.ok(maxAbsDiff(a[k].dataSync(), b[k].dataSync()) < 1e-6, `${be} adamw ${k} mask=${Boolean(mk)}`);
       if (mk) a.w.dataSync().forEach((val, i) => i % 3 === 0 && assert.equal(val, p.dataSync()[i]));
     }
-  }
-  await initBackend("cpu");
+  });
 });

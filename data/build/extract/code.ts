@@ -13,20 +13,10 @@ import { BUILD_CONFIG } from "../config";
 import { NPM_SOURCES } from "../sources";
 import { Doc, docsOf } from "../types";
 import { zipEntries, zipRead } from "../zip";
-import { chunkCode, compareStrings, hashOrder, normalizeText } from "../util";
+import { chunkCode, compareStrings, hashOrder, listFiles, normalizeText } from "../util";
 
 /** Modules that are data tables, jokes or generated code rather than readable Python. */
 const PYTHON_EXCLUDE = new Set(["antigravity.py", "this.py", "stringprep.py", "keyword.py", "token.py", "opcode.py", "__hello__.py", "__future__.py"]);
-
-function listFiles(root: string, rel = ""): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(root, r));
-    else out.push(r);
-  }
-  return out.sort(compareStrings);
-}
 
 /** True for files that only re-export (index.ts barrels): no code to learn from. */
 function isReexportOnly(text: string): boolean {

@@ -5,12 +5,10 @@
  */
 import type { ParsedArgs } from "../args";
 import type { CliIO, Command } from "../registry";
-import { domainsFlag, intFlag, withInterrupt } from "../run-helpers";
-
-const PRESETS = ["tiny", "cpu", "gpu"] as const;
+import { domainsFlag, intFlag, outFlag, presetFlag, Preset, studyFlags, withInterrupt } from "../run-helpers";
 
 /** Step budgets per preset. cpu: about an hour on a 2-core laptop with every row. */
-const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; expert: number; rt: number; btx: number; evalWindows: number }> = {
+const DEFAULT_STEPS: Record<Preset, { public: number; expert: number; rt: number; btx: number; evalWindows: number }> = {
   tiny: { public: 20, expert: 8, rt: 4, btx: 4, evalWindows: 4 },
   cpu: { public: 150, expert: 60, rt: 30, btx: 30, evalWindows: 16 },
   gpu: { public: 2000, expert: 1000, rt: 200, btx: 200, evalWindows: 64 },
@@ -18,12 +16,11 @@ const DEFAULT_STEPS: Record<(typeof PRESETS)[number], { public: number; expert: 
 
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const { runStudy } = await import("../../flex/baselines/study");
-  const { backendReport } = await import("../../backend");
-  const preset = ((args.flags.preset as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as (typeof PRESETS)[number];
+  const preset = await presetFlag(args.flags.preset);
   const d = DEFAULT_STEPS[preset];
   const domains = domainsFlag(args.flags.domains, "math,code");
   return withInterrupt(io, async (signal) => {
-    const out = (args.flags.out as string | undefined) ?? `runs/compare-${preset}`;
+    const out = outFlag(args.flags.out, "compare", preset);
     const r = await runStudy({
       preset,
       seed: (args.flags.seed as number | undefined) ?? 0,
@@ -55,9 +52,9 @@ export const command: Command = {
     "public-model init, no coordination, router tuning), and evaluates all of them on the same windows.",
   positionals: [],
   flags: [
-    { name: "preset", type: "string", choices: PRESETS, help: "model/training size (default: gpu on a GPU backend, else cpu)" },
-    { name: "domains", type: "string", metavar: "LIST", help: "closed domains, comma-separated (default math,code)" },
-    { name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" },
+    studyFlags.preset(),
+    studyFlags.domains("closed"),
+    studyFlags.publicSteps(),
     { name: "expert-steps", type: "int", metavar: "N", help: "steps per dense expert and per FlexOlmo owner (preset default)" },
     { name: "rt-steps", type: "int", metavar: "N", help: "router-tuning steps for FlexOlmo (RT); 0 = no RT row (preset default)" },
     { name: "btx-steps", type: "int", metavar: "N", help: "BTX router-training steps on public data (preset default)" },
@@ -65,9 +62,9 @@ export const command: Command = {
     { name: "docs", type: "int", metavar: "N", help: "documents per domain embedding (default 1000)" },
     { name: "no-ablations", type: "boolean", help: "skip the no-bias / random-init / public-init owner sets" },
     { name: "no-unrestricted", type: "boolean", help: "skip the two unrestricted MoEs" },
-    { name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" },
-    { name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" },
-    { name: "out", type: "string", metavar: "DIR", help: "output directory (default runs/compare-<preset>)" },
+    studyFlags.evalWindows(),
+    studyFlags.seed(),
+    studyFlags.out("compare"),
   ],
   examples: ["flexolmo compare --preset cpu", "flexolmo compare --preset tiny --domains math --out /tmp/cmp"],
   needsBackend: true,

@@ -3,19 +3,20 @@
  * fit to the window so far.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DataContext } from "../context";
 import type { ScoreBatch } from "../evaluate";
 import { logMix, logProbsOf, optionRows, optionSums, rowLogProbs, shiftRow, targetLogProbs } from "../likelihood";
 import { resolveGenerateOptions, sampleToken, type FlexModel, type GenerateOptions } from "../model";
 import { AttributionResult, GenerateResult } from "../results";
 import { topKSoftmax, type ModelSource } from "./common";
-import { checkMode, checkTau, Ensemble, promptIds, type LikelihoodMode } from "./ensemble";
+import { checkMode, checkTau, Ensemble, promptIds, type LikelihoodMode, type LikelihoodWeightOptions } from "./ensemble";
 // ---------------------------------------------------------------------------------------------
 // BTM
 
-export interface BtmOptions {
-  /** Temperature τ of w = softmax(−L/τ). Default 1: with likelihood "sum", the Bayesian posterior over members (uniform prior). */
-  tau?: number;
+/**
+ * BTM's weights are w = softmax(−L/τ). Defaults: τ = 1 and likelihood "sum" (Bayes' rule as in
+ * BTM): together, the Bayesian posterior over members (uniform prior).
+ */
+export interface BtmOptions extends LikelihoodWeightOptions {
   /** Keep only the k highest-weighted members per position, renormalised. Default 2 (the paper's strongest BTM is top-2). */
   topK?: number;
   /**
@@ -23,11 +24,6 @@ export interface BtmOptions {
    * (Mixing raw logits or log-probabilities is the same thing: they differ by a per-position constant.)
    */
   combine?: "probs" | "logits";
-  /** "sum" (default, Bayes' rule as in BTM) or "mean" NLL of the prefix. */
-  likelihood?: LikelihoodMode;
-  label?: string;
-  /** Where its data comes from (a lab or anything with `data`); default: the members' data. */
-  lab?: { data: DataContext };
 }
 
 /**
@@ -59,7 +55,7 @@ export class Btm extends Ensemble {
   }
 
   protected rebuild(members: FlexModel[]): Btm {
-    return new Btm(members, { tau: this.tau, topK: this.topK, combine: this.combine, likelihood: this.likelihood, label: `${this.label} − ${this.experts.filter((e) => !members.some((m) => m.label === e)).join(", ")}`, lab: this.data && { data: this.data } });
+    return new Btm(members, { tau: this.tau, topK: this.topK, combine: this.combine, likelihood: this.likelihood, ...this.rebuiltOptions(members) });
   }
 
   /**

@@ -29,6 +29,24 @@ import { checkSameArchitecture, checkUniqueLabels, dataOf, dataOfSource, flexMod
 /** How a model's fit to the context becomes its score: total NLL (Bayes' rule) or NLL per token. */
 export type LikelihoodMode = "sum" | "mean";
 
+/** The options every ensemble takes: what its constructor passes on to `Ensemble`. */
+export interface EnsembleOptions {
+  label?: string;
+  /** Where its data comes from (a lab or anything with `data`); default: the members' data. */
+  lab?: { data: DataContext };
+}
+
+/**
+ * The ensembles whose member weights are softmax(−L/τ) of each member's NLL L of the context (BTM,
+ * the likelihood soup). Each states its defaults: they differ (see its options' comment).
+ */
+export interface LikelihoodWeightOptions extends EnsembleOptions {
+  /** Temperature τ of softmax(−L/τ), in nats. */
+  tau?: number;
+  /** "sum": L is the context's total NLL (Bayes' rule); "mean": its NLL per token. */
+  likelihood?: LikelihoodMode;
+}
+
 /** Saved next to the members by `save(dir)`. */
 export interface EnsembleFile {
   format: "flexolmo-ensemble-v1";
@@ -60,6 +78,11 @@ export abstract class Ensemble {
   protected abstract options(): Record<string, unknown>;
   /** A new ensemble of the same kind and options over `members` (copied). */
   protected abstract rebuild(members: FlexModel[]): Ensemble;
+
+  /** The label and data of `rebuild`'s ensemble: this one's, the label naming the dropped members. */
+  protected rebuiltOptions(members: FlexModel[]): EnsembleOptions {
+    return { label: `${this.label} − ${this.experts.filter((e) => !members.some((m) => m.label === e)).join(", ")}`, lab: this.data && { data: this.data } };
+  }
   /** Per row of the batch, the summed NLL of its targets. */
   protected abstract score(b: ScoreBatch): Promise<Float64Array>;
   /** Log-likelihood of each option after `context` (the toy tasks), scored as this ensemble scores a window. */

@@ -3,28 +3,20 @@
  * parameters are Σ_i w_i θ_i with weights from each member's fit to the text before it.
  */
 import { disposeParams } from "../../model/model";
-import type { DataContext } from "../context";
 import type { ScoreBatch } from "../evaluate";
 import { targetLogProbs } from "../likelihood";
 import { FlexModel, type GenerateOptions } from "../model";
 import { AttributionResult, type GenerateResult } from "../results";
 import { checkSameArchitecture, topKSoftmax, weightedAverage, type ModelSource } from "./common";
-import { checkMode, checkTau, Ensemble, promptIds, sequenceNll, type LikelihoodMode } from "./ensemble";
+import { checkMode, checkTau, Ensemble, promptIds, sequenceNll, type LikelihoodMode, type LikelihoodWeightOptions } from "./ensemble";
 // ---------------------------------------------------------------------------------------------
 // Model soup, likelihood-weighted
 
-export interface LikelihoodSoupOptions {
-  /** Temperature of softmax(−L/τ). Default 1 (nats). */
-  tau?: number;
-  /**
-   * "mean" (default): L = NLL per token of the context, so weights stay a blend (a soup) instead of
-   * collapsing onto one model as a 128-token total NLL would. "sum": total NLL (Bayes' rule).
-   */
-  likelihood?: LikelihoodMode;
-  label?: string;
-  /** Where its data comes from (a lab or anything with `data`); default: the members' data. */
-  lab?: { data: DataContext };
-}
+/**
+ * Defaults: τ = 1 and likelihood "mean" (NLL per token of the context), so weights stay a blend (a
+ * soup) instead of collapsing onto one model as a 128-token total NLL would.
+ */
+export type LikelihoodSoupOptions = LikelihoodWeightOptions;
 
 /**
  * Model soup with input-dependent weights (docs/method.md §7): for each evaluation window (or prompt), the
@@ -50,7 +42,7 @@ export class LikelihoodSoup extends Ensemble {
   }
 
   protected rebuild(members: FlexModel[]): LikelihoodSoup {
-    return new LikelihoodSoup(members, { tau: this.tau, likelihood: this.likelihood, label: `${this.label} − ${this.experts.filter((e) => !members.some((m) => m.label === e)).join(", ")}`, lab: this.data && { data: this.data } });
+    return new LikelihoodSoup(members, { tau: this.tau, likelihood: this.likelihood, ...this.rebuiltOptions(members) });
   }
 
   /** Soup weights for a context (uniform when it has fewer than 2 tokens). */

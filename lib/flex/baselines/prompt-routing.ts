@@ -9,7 +9,7 @@ import type { FlexModel, GenerateOptions } from "../model";
 import { AttributionResult, GenerateResult } from "../results";
 import { checkUniqueLabels, type ModelSource } from "./common";
 import { DenseExpert } from "./dense";
-import { Ensemble, promptIds } from "./ensemble";
+import { Ensemble, promptIds, type EnsembleOptions } from "./ensemble";
 // ---------------------------------------------------------------------------------------------
 // Prompt routing
 
@@ -30,12 +30,9 @@ export function routingClassifier(ctx: DataContext): DomainClassifier {
   return c;
 }
 
-export interface PromptRoutingOptions {
+export interface PromptRoutingOptions extends EnsembleOptions {
   /** A classifier with a class per domain (default: `routingClassifier`, public included). */
   classifier?: DomainClassifier;
-  label?: string;
-  /** Where its data comes from (a lab or anything with `data`); default: the members' data. */
-  lab?: { data: DataContext };
 }
 
 /**
@@ -68,8 +65,7 @@ export class PromptRouting extends Ensemble {
   protected rebuild(members: FlexModel[]): PromptRouting {
     if (members[0] !== this.members[0]) throw new Error("without: prompt routing falls back to the public model; it cannot be dropped.");
     const idx = members.map((m) => this.members.indexOf(m));
-    const label = `${this.label} − ${this.experts.filter((e) => !members.some((m) => m.label === e)).join(", ")}`;
-    const r = new PromptRouting(members[0], members.slice(1), { classifier: this.classifier, label, lab: this.data && { data: this.data } });
+    const r = new PromptRouting(members[0], members.slice(1), { classifier: this.classifier, ...this.rebuiltOptions(members) });
     idx.forEach((j, k) => (r.domains[k] = this.domains[j]));
     return r;
   }
