@@ -30,6 +30,7 @@ export const studyFlags = {
   publicSteps: (): FlagSpec => ({ name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" }),
   evalWindows: (): FlagSpec => ({ name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" }),
   seed: (): FlagSpec => ({ name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" }),
+  recipe: (): FlagSpec => ({ name: "recipe", type: "string", choices: ["paper", "lab"], help: "FlexOlmo recipe: paper (as published) or lab (router calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default paper" }),
   out: (command: string): FlagSpec => ({ name: "out", type: "string", metavar: "DIR", help: `output directory (default runs/${command}-<preset>)` }),
 };
 

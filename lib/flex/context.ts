@@ -11,6 +11,7 @@ import type { TrainConfig } from "../train/config";
 import type { DomainMix, TokenBatcher, TokenStreams } from "../data/batcher";
 import type { DomainClassifier } from "../data/classifier";
 import type { DomainEmbedding, EmbedOptions } from "./embed";
+import type { FlexRecipe } from "./recipes";
 
 export interface DataContext {
   corpus: Corpus;
@@ -64,6 +65,8 @@ export interface LabContext {
   /** Optimizer, batch and routing settings; the LR schedule is laid out per `train` call. */
   readonly trainConfig: TrainConfig;
   readonly data: DataContext;
+  /** The named recipe owners and merges take their defaults from ("paper" or "lab"). */
+  readonly recipe: FlexRecipe;
   /** A seeded, resumable batcher over one domain or a weighted mix of the train split. */
   batches(mix: DomainMix, seed: number, tc?: TrainConfig): Promise<TokenBatcher>;
   /** Token streams of a split, one per domain. */

@@ -27,6 +27,7 @@ import { DomainEmbeddings } from "./domain-embeddings";
 import type { DomainEmbedding, EmbedOptions } from "./embed";
 import { PublicModel } from "./public";
 import { OwnerExpert, type OwnerOptions } from "./owner";
+import { flexRecipe, type FlexRecipe, type RecipeName } from "./recipes";
 
 export { PublicModel } from "./public";
 export { OwnerExpert, loadOwnerArtifact } from "./owner";
@@ -50,6 +51,11 @@ export interface LabOptions {
   model?: Partial<ModelConfig>;
   /** Overrides of the preset's training config (lr, batchSize, …). */
   train?: Partial<TrainConfig>;
+  /**
+   * The FlexOlmo recipe owners and merges default to: "paper" (as published) or "lab" (router
+   * calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default "paper".
+   */
+  recipe?: RecipeName | FlexRecipe;
 }
 
 export async function lab(opts: LabOptions = {}): Promise<Lab> {
@@ -65,7 +71,7 @@ export async function lab(opts: LabOptions = {}): Promise<Lab> {
   }
   validateConfig(modelConfig);
   if (trainConfig.seqLen > modelConfig.maxSeqLen) throw new Error(`train.seqLen ${trainConfig.seqLen} exceeds the model's maxSeqLen ${modelConfig.maxSeqLen}.`);
-  return new Lab(preset, seed, backend, modelConfig, trainConfig, data);
+  return new Lab(preset, seed, backend, modelConfig, trainConfig, data, flexRecipe(opts.recipe));
 }
 
 export class Lab implements LabContext {
@@ -80,6 +86,7 @@ export class Lab implements LabContext {
     readonly modelConfig: ModelConfig,
     readonly trainConfig: TrainConfig,
     readonly data: DataContext,
+    readonly recipe: FlexRecipe = flexRecipe("paper"),
   ) {
     this.embeddings = new DomainEmbeddings(data, seed, modelConfig.dModel, trainConfig.seqLen);
   }

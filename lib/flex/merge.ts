@@ -125,7 +125,7 @@ function rowHash(router: tf.Tensor2D, row: number): string {
 // The fluent merge
 
 export interface FlexMergeOptions {
-  /** Experts per token (default: half the experts, rounded up — the paper's 4 of 8). */
+  /** Experts per token (default: the lab's recipe — paper: half the experts, rounded up, its 4 of 8; lab: 2). */
   k?: number;
   /** Keep the learned expert bias at inference (paper) or drop it (released model). Default "keep". */
   bias?: BiasMode;
@@ -155,7 +155,7 @@ export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opt
         loaded.push(a);
       } else loaded.push(o);
     }
-    const m = mergeParams({ config: pub.config, params: pub.params }, loaded, { topK: opts.k, normTopkProb: opts.normTopk });
+    const m = mergeParams({ config: pub.config, params: pub.params }, loaded, { topK: opts.k ?? pub.lab.recipe.k(loaded.length), normTopkProb: opts.normTopk });
     const params = cloneParams(m.params); // the merged model owns its tensors
     m.created.forEach((t) => t.dispose());
     const cards: Record<string, DataCard> = { public: pub.card() };

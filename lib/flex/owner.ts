@@ -13,7 +13,8 @@ import { disposeParams } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { paramEntries } from "../model/params";
 import { ownerTraining } from "../train/config";
-import { ownerExpertSpec } from "../train/freeze";
+import { ownerExpertSpec, ownerRouterSpec } from "../train/freeze";
+import type { StepsResult } from "../train/trainer";
 import { resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
 import { loadCheckpoint } from "../io/checkpoint";
 import { sha256u32 } from "../util/hash";
@@ -38,18 +39,26 @@ export interface OwnerArtifact {
 export interface OwnerOptions {
   /** The public model this owner starts from (its trunk is snapshotted now). */
   from: PublicModel;
-  /** Router-row initialisation: external embedder (paper), public hidden states, or random (ablation). */
+  /** Router-row initialisation: external embedder (paper), public hidden states, or random (ablation). Default: the lab's recipe ("external"). */
   init?: EmbedderName;
-  /** Initial β of the expert bias b = min(β, 0); `false` = no bias (the ablation: β fixed at 0). Default −1. */
+  /** Initial β of the expert bias b = min(β, 0); `false` = no bias (the ablation: β fixed at 0). Default: the lab's recipe (paper −1, lab −3). */
   bias?: number | false;
   /** Expert name (default: the domain). */
   name?: string;
-  /** Documents for the domain embedding (default 1 000, as in the paper). */
+  /** Documents for the domain embedding (default: the lab's recipe, 1 000 as in the paper). */
   docs?: number;
   /** Who owns it (for the data card). */
   owner?: string;
   /** Continue an owner saved with `owner.save(dir)` (weights and optimizer state), e.g. in another process. */
   resume?: string;
+  /**
+   * Router calibration on public text (the lab recipe; NOT in the paper, docs/method.md §12): after
+   * each step on the owner's data, this many router-only steps (r_i and β_i; nothing else) on the
+   * public split, so r_i also learns which tokens are not its own. Public data is public: the owner
+   * still shares nothing and needs nothing from other owners, and opt-out stays exact. A fraction
+   * interleaves less often (0.5 = one public step every other owner step). Default: the lab's recipe (paper 0 = off, lab 1).
+   */
+  calibration?: number;
 }
 
 /**
@@ -72,6 +81,12 @@ export class OwnerExpert {
   private base?: ModelParams; // snapshot of the public model at creation
   private embeddings?: { public: DomainEmbedding; own: DomainEmbedding };
   private readonly session: TrainingSession;
+  /** Router-only steps on public text (undefined when calibration is off). */
+  private readonly calibrationSession?: TrainingSession;
+  /** Documents averaged into each domain embedding. */
+  readonly docs: number;
+  /** Public router-calibration steps per owner step (0 = off). */
+  readonly calibration: number;
   private readonly createdAt = new Date().toISOString();
   private readonly ownerName: string;
 
@@ -85,8 +100,10 @@ export class OwnerExpert {
     if (!(opts?.from instanceof PublicModel)) throw new Error('owner: pass the public model to start from: lab.owner("math", { from: pub }).');
     this.domain = domain;
     this.name = opts.name ?? domain;
-    this.init = opts.init ?? "external";
-    this.biasInit = opts.bias === undefined ? -1 : opts.bias;
+    const recipe = lab.recipe.owner;
+    this.init = opts.init ?? recipe.init;
+    this.biasInit = opts.bias === undefined ? recipe.bias : opts.bias;
+    this.docs = opts.docs ?? recipe.docs;
     if (this.biasInit !== false && !(typeof this.biasInit === "number" && Number.isFinite(this.biasInit))) {
       throw new Error(`owner "${this.name}": bias must be a finite number (β init) or false (no bias); got ${String(opts.bias)}.`);
     }
@@ -107,13 +124,26 @@ export class OwnerExpert {
       batches: resumable(await this.lab.batches(this.domain, ownerBatchSeed(this.lab, this.domain))),
       spec,
     }));
+    this.calibration = opts.calibration ?? recipe.calibration ?? 0;
+    if (!(Number.isFinite(this.calibration) && this.calibration >= 0)) throw new Error(`owner "${this.name}": calibration must be a number ≥ 0 (public router steps per owner step; got ${String(opts.calibration)}).`);
+    if (this.calibration > 0) {
+      // Its own batch seed: public windows in an order no other owner's calibration shares (nothing depends on that, but it keeps owners independent).
+      this.calibrationSession = new TrainingSession(`owner "${this.name}" router calibration`, async () => ({
+        params: await this.ensureParams(),
+        cfg: this.config,
+        tc: ownerTraining(this.lab.trainConfig),
+        batches: resumable(await this.lab.batches("public", (this.lab.seed + sha256u32(`calibration:${this.domain}`)) >>> 0)),
+        spec: ownerRouterSpec(this.config, 1, this.biasInit !== false),
+        routingStats: false,
+      }));
+    }
   }
 
   /** The 2-expert parameters (built on first use: the domain embedding takes a moment). */
   async ensureParams(): Promise<ModelParams> {
     if (this.paramsValue) return this.paramsValue;
     const from = this.opts.from;
-    const docs = this.opts.docs ?? 1000;
+    const docs = this.docs;
     const pubEmb = await this.lab.embed("public", { embedder: this.init, docs, from });
     const ownEmb = await this.lab.embed(this.domain, { embedder: this.init, docs, from });
     this.embeddings = { public: pubEmb, own: ownEmb };
@@ -166,10 +196,58 @@ export class OwnerExpert {
     return this.session.step;
   }
 
-  /** Coordinated training (docs/method.md §3): only this owner's FFN, router row and bias change. Each call has its own LR schedule unless told otherwise. */
+  /**
+   * Coordinated training (docs/method.md §3): only this owner's FFN, router row and bias change.
+   * Each call has its own LR schedule unless told otherwise. With `calibration`, router-only steps
+   * on public text are interleaved (each with its own schedule over the call's public steps).
+   */
   async train(opts: TrainOptions): Promise<TrainRecord> {
-    const run = await this.session.train(opts);
-    return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+    const cal = this.calibrationSession;
+    if (!cal || !opts || !Number.isInteger(opts.steps) || opts.steps <= 0) {
+      const run = await this.session.train(opts);
+      return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+    }
+    const n = opts.steps;
+    const publicSteps = (i: number) => Math.floor((i + 1) * this.calibration) - Math.floor(i * this.calibration); // for owner step i
+    const totalPublic = Math.floor(n * this.calibration);
+    const acc: StepsResult = { steps: 0, step: this.step, losses: [], ces: [], lrs: [], tokens: 0, seconds: 0, tokensPerSec: 0, aborted: false };
+    let history: number[] = [];
+    const routing: number[][] = [];
+    let calibrated = 0;
+    for (let i = 0; i < n; i++) {
+      // One schedule over the whole call for each session: laid out on its first step, continued after.
+      const run = await this.session.train({ ...opts, steps: 1, schedule: i === 0 ? (opts.schedule === "continue" ? "continue" : { steps: n, ...(opts.schedule ?? {}) }) : "continue" });
+      const r = run.result;
+      acc.steps += r.steps;
+      acc.step = r.step;
+      acc.losses.push(...r.losses);
+      acc.ces.push(...r.ces);
+      acc.lrs.push(...r.lrs);
+      acc.tokens += r.tokens;
+      acc.seconds += r.seconds;
+      history = run.history;
+      routing.push(...run.routing);
+      if (r.aborted || r.steps === 0) {
+        acc.aborted = true;
+        break;
+      }
+      const k = publicSteps(i);
+      if (k > 0) {
+        const c = await cal.train({ steps: k, signal: opts.signal, schedule: calibrated > 0 || (opts.schedule === "continue" && cal.step > 0) ? "continue" : { steps: Math.max(1, totalPublic) } });
+        calibrated += c.result.steps;
+        if (c.result.aborted) {
+          acc.aborted = true;
+          break;
+        }
+      }
+    }
+    acc.tokensPerSec = acc.seconds > 0 ? acc.tokens / acc.seconds : 0;
+    return TrainRecord.fromSteps(this.session.what, acc, history, routing);
+  }
+
+  /** Router-calibration steps on public text done so far (0 when calibration is off). */
+  get calibrationSteps(): number {
+    return this.calibrationSession?.step ?? 0;
   }
 
   /**
@@ -205,7 +283,15 @@ export class OwnerExpert {
       documents: docs.length,
       tokensSeen: this.session.tokensSeen,
       embedding: this.embeddings ? { embedder: this.init, documents: this.embeddings.own.documents, sha256: this.embeddings.own.sha256 } : undefined,
-      training: { steps: this.step, preset: this.lab.preset, biasInit: this.biasInit, ...trainingCard(ownerTraining(this.lab.trainConfig)) },
+      training: {
+        steps: this.step,
+        preset: this.lab.preset,
+        biasInit: this.biasInit,
+        ...trainingCard(ownerTraining(this.lab.trainConfig)),
+        ...(this.calibration > 0
+          ? { routerCalibration: { publicStepsPerOwnerStep: this.calibration, publicSteps: this.calibrationSteps, trains: "router row and bias only", departure: "lab recipe, not in the paper (docs/method.md §12)" } }
+          : {}),
+      },
       seed: this.lab.seed,
       createdAt: this.createdAt,
       updatedAt: new Date().toISOString(),
@@ -229,17 +315,22 @@ export class OwnerExpert {
     });
   }
 
-  /** Save the owner's artefact (and its optimizer state, so `lab.owner(d, { from, resume: dir })` continues exactly). */
+  /**
+   * Save the owner's artefact (and its optimizer state, so `lab.owner(d, { from, resume: dir })` continues exactly).
+   * NOTE: with `calibration`, the calibration optimizer's moments are not saved: a resumed owner's
+   * calibration restarts its moments (the weights are exact; further training is close, not bit-equal).
+   */
   async save(dir: string): Promise<void> {
     await this.session.save(dir, this.config, this.params, {
       dataCards: { public: null, [this.name]: this.card() },
-      provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit },
+      provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit, calibration: this.calibration },
       step: this.step,
     });
   }
 
   dispose(): void {
     this.session.dispose();
+    this.calibrationSession?.dispose();
     if (this.paramsValue) disposeParams(this.paramsValue);
     if (this.base) disposeParams(this.base);
   }

@@ -8,7 +8,8 @@ import type { PresetName } from "../model/config";
 import { textTable } from "./results";
 import { lab as makeLab } from "./lab";
 import { merge } from "./merge";
-import { PAPER_OWNER, trainOwners } from "./recipe";
+import { trainOwners } from "./train-owners";
+import type { RecipeName } from "./recipes";
 import { tasks as runToyTasks } from "./tasks";
 import { tuneRouter } from "./tune";
 import type { EvalResult } from "./results";
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   /** Experts per token in the merged model (default: half, rounded up). */
   k?: number;
   seed: number;
+  /** The FlexOlmo recipe (default "paper"; lib/flex/recipes.ts). */
+  recipe?: RecipeName;
   /** Output directory for checkpoints, results.json and summary.md. */
   out: string;
   /** Evaluation windows per domain. */
@@ -40,6 +43,7 @@ export interface PipelineOptions {
 export interface PipelineResult {
   preset: PresetName;
   seed: number;
+  recipe: RecipeName;
   backend: string;
   domains: string[];
   k: number;
@@ -71,7 +75,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
   };
   fs.mkdirSync(o.out, { recursive: true });
-  const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend });
+  const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend, recipe: o.recipe });
+  o.log(`recipe ${lab.recipe.name}: ${lab.recipe.summary}`);
   o.log(`preset ${lab.preset}: d_model ${lab.modelConfig.dModel}, ${lab.modelConfig.nLayers} layers, batch ${lab.trainConfig.batchSize}×${lab.trainConfig.seqLen}`);
   for (const d of o.domains) lab.data.checkDomain(d);
   if (o.domains.includes("public")) throw new Error('"public" is the public expert, not an owner domain; list closed domains only (e.g. math,code).');
@@ -101,7 +106,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   const invariants: Record<string, boolean> = {};
   const owners = await stage(`owners ${o.domains.join(", ")}: ${o.ownerSteps} steps of coordinated training each`, () =>
-    trainOwners(lab, pub, o.domains, PAPER_OWNER, o.ownerSteps, {
+    trainOwners(lab, pub, o.domains, lab.recipe.owner, o.ownerSteps, {
       signal: o.signal,
       log: (l) => o.log(`  ${l}`),
       onProgress: (d) => progress(d, o.ownerSteps),
@@ -131,6 +136,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const result: PipelineResult = {
     preset: lab.preset,
     seed: o.seed,
+    recipe: lab.recipe.name,
     backend: lab.backend.summary,
     domains: o.domains,
     k: merged.view.topK,
@@ -155,7 +161,7 @@ export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
   const md = [
     `# FlexOlmo pipeline — preset \`${r.preset}\`, seed ${r.seed}`,
     "",
-    `Backend: ${r.backend}. Owners: ${r.domains.join(", ")}. Merged top-k: ${r.k}. Wall time: ${r.seconds.toFixed(1)} s.`,
+    `Recipe: ${r.recipe}. Backend: ${r.backend}. Owners: ${r.domains.join(", ")}. Merged top-k: ${r.k}. Wall time: ${r.seconds.toFixed(1)} s.`,
     "",
     "Test-split perplexity (lower is better). `flexolmo − X` is the merged model with expert X opted out (exact: no router tuning).",
     "",

@@ -18,7 +18,7 @@ import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { tableText } from "../display/views";
 import { flex } from "../flex";
 import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
-import { ownerOptions } from "../flex/recipe";
+import { ownerOptions } from "../flex/train-owners";
 import type { EmbedderName } from "../flex/embed";
 import { MODEL_PRESETS, type PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";

@@ -17,7 +17,7 @@ import { lab as makeLab } from "../flex/lab";
 import type { LabContext } from "../flex/context";
 import type { OwnerExpert } from "../flex/owner";
 import type { PublicModel } from "../flex/public";
-import { trainOwners } from "../flex/recipe";
+import { trainOwners } from "../flex/train-owners";
 import { backendReport } from "../backend";
 import { merge } from "../flex/merge";
 import { tuneRouter } from "../flex/tune";

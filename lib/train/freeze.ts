@@ -125,6 +125,18 @@ export function ownerExpertSpec(cfg: ModelConfig, expert: number | string): Free
   };
 }
 
+/**
+ * An owner's router row `e` and bias entry `e` alone (the lab recipe's router calibration on public
+ * text, docs/method.md §12): its FFN, r_pub and everything else frozen. `bias: false` keeps β fixed
+ * (the no-bias ablation).
+ */
+export function ownerRouterSpec(cfg: ModelConfig, expert: number, bias = true): FreezeSpec {
+  const base = ownerExpertSpec(cfg, expert);
+  return bias
+    ? { trainable: ["model.layers.*.mlp.gate.weight", "model.layers.*.mlp.expert_bias"], rows: base.rows }
+    : { trainable: ["model.layers.*.mlp.gate.weight"], rows: { "model.layers.*.mlp.gate.weight": [expert] } };
+}
+
 /** Router-only tuning (docs/method.md §4.2 "RT"): every router row and bias trains; experts and trunk frozen. */
 export function routerTuningSpec(): FreezeSpec {
   return { trainable: ["model.layers.*.mlp.gate.weight", "model.layers.*.mlp.expert_bias"] };

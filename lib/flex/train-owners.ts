@@ -1,37 +1,24 @@
 /**
- * How owners are trained, in one place: a typed owner recipe (router-row init, bias start, documents
- * per domain embedding) and the one loop that trains a set of owners from a public model. The
+ * How owners are trained, in one place: the one loop that trains a set of owners from a public model
+ * with an owner recipe (./recipes.ts). The
  * pipeline, the study's FlexOlmo variants, the reproduction and the tutorial helpers all train their
  * owners through `trainOwners`, so a change to the recipe lands everywhere at once.
  */
 import type { StepProgress } from "../train/trainer";
 import type { ScheduleRequest } from "../train/session";
 import type { LabContext } from "./context";
-import type { EmbedderName } from "./embed";
+import type { OwnerRecipe } from "./recipes";
 import { OwnerExpert, type OwnerOptions } from "./owner";
 import type { PublicModel } from "./public";
 import type { TrainRecord } from "./records";
 
-export interface OwnerRecipe {
-  /** Router-row initialisation (docs/method.md §2.2). */
-  init: EmbedderName;
-  /** Start β of the expert bias b = min(β, 0), or false for no bias (docs/method.md §2.4). */
-  bias: number | false;
-  /** Documents averaged into each domain embedding. */
-  docs: number;
-}
-
-/** The paper's owner recipe. Each value says why. */
-export const PAPER_OWNER: OwnerRecipe = {
-  init: "external", // the paper's choice: an off-the-shelf embedder over each domain's documents
-  bias: -1, // the paper gives no start value; −1 makes owners start behind the public expert
-  docs: 1000, // the paper averages 1 000 documents per domain
-};
-
 /** The options `lab.owner` takes for this recipe. */
 export function ownerOptions(pub: PublicModel, r: OwnerRecipe): OwnerOptions {
-  return { from: pub, init: r.init, bias: r.bias, docs: r.docs };
+  return { from: pub, init: r.init, bias: r.bias, docs: r.docs, calibration: r.calibration ?? 0 };
 }
+
+export type { OwnerRecipe } from "./recipes";
+export { FLEX_RECIPES, PAPER_OWNER, flexRecipe, type FlexRecipe, type RecipeName } from "./recipes";
 
 export interface OwnerHooks {
   signal?: AbortSignal;
@@ -53,7 +40,7 @@ export async function trainOwners(lab: LabContext, pub: PublicModel, domains: re
   const out: OwnerExpert[] = [];
   try {
     for (const d of domains) {
-      hooks.log?.(`owner "${d}": ${steps} steps (init ${recipe.init}, bias ${recipe.bias === false ? "none" : recipe.bias})`);
+      hooks.log?.(`owner "${d}": ${steps} steps (init ${recipe.init}, bias ${recipe.bias === false ? "none" : recipe.bias}${recipe.calibration ? `, ${recipe.calibration} public router step(s) per step` : ""})`);
       const o = new OwnerExpert(lab, d, ownerOptions(pub, recipe));
       out.push(o);
       const rec = await o.train({ steps, signal: hooks.signal, onProgress: hooks.onProgress?.(d), schedule: hooks.schedule });

@@ -1,0 +1,98 @@
+/**
+ * Owner options beyond the paper: router calibration on public text (the lab recipe). The guarantees
+ * FlexOlmo rests on must hold with it on: frozen parts bit-identical, and opt-out exact.
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { flex, Lab, PublicModel, OwnerExpert } from "../../lib/flex";
+import { tensorHash } from "../../lib/flex/trunk";
+import { disposeParams } from "../../lib/model/model";
+import { FLEX_RECIPES, flexRecipe } from "../../lib/flex/recipes";
+
+let lab: Lab;
+let pub: PublicModel;
+let math: OwnerExpert;
+let code: OwnerExpert;
+
+before(async () => {
+  lab = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 } });
+  pub = lab.publicModel();
+  await pub.train({ steps: 20 });
+  math = lab.owner("math", { from: pub, docs: 40, bias: -3, calibration: 1 });
+  code = lab.owner("code", { from: pub, docs: 40, bias: -3, calibration: 0.5 });
+  await math.train({ steps: 6 });
+  await code.train({ steps: 6 });
+});
+
+test("calibration interleaves router-only public steps: count, what trains, the data card", async () => {
+  assert.equal(math.step, 6);
+  assert.equal(math.calibrationSteps, 6); // 1 public step per owner step
+  assert.equal(code.calibrationSteps, 3); // one every other owner step
+  const card = math.card();
+  const cal = card.training.routerCalibration as { publicStepsPerOwnerStep: number; publicSteps: number; departure: string };
+  assert.equal(cal.publicStepsPerOwnerStep, 1);
+  assert.equal(cal.publicSteps, 6);
+  assert.match(cal.departure, /not in the paper/);
+  assert.ok(math.invariants().ok, "trunk, public FFN and r_pub bit-identical to the public model");
+});
+
+test("calibration steps move only r_i and β_i: after one owner step the FFN equals an uncalibrated twin's", async () => {
+  const a = lab.owner("math", { from: pub, docs: 40, bias: -3, calibration: 1 });
+  const twin = lab.owner("math", { from: pub, docs: 40, bias: -3 });
+  try {
+    await a.train({ steps: 1 }); // one owner step, then one router-only public step
+    await twin.train({ steps: 1 }); // the same owner step alone
+    const ffn = (o: OwnerExpert) => o.params.layers.map((l) => [l.experts[1].gate, l.experts[1].up, l.experts[1].down].map(tensorHash).join()).join();
+    const rows = (o: OwnerExpert) => o.params.layers.map((l) => tensorHash(l.router) + tensorHash(l.expertBias)).join();
+    assert.equal(ffn(a), ffn(twin));
+    assert.notEqual(rows(a), rows(twin));
+  } finally {
+    a.dispose();
+    twin.dispose();
+  }
+});
+
+test("with calibration on, opting out of an owner equals the merge without it, bit for bit", async () => {
+  const merged = await flex.merge(pub, [math, code], { k: 2 });
+  const alone = await flex.merge(pub, [code], { k: 2 });
+  try {
+    const ids = tf.tensor2d([lab.data.tokenizer.encode("Q1. Add 12 and 30. Answer: 42. def f(x): return x")], undefined, "int32");
+    const a = merged.without("math").logits(ids);
+    const b = alone.logits(ids);
+    assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
+    tf.dispose([ids, a, b]);
+  } finally {
+    disposeParams(merged.params);
+    disposeParams(alone.params);
+  }
+});
+
+test("calibration rejects nonsense", () => {
+  assert.throws(() => lab.owner("math", { from: pub, calibration: -1 }), /calibration must be a number ≥ 0/);
+  assert.throws(() => lab.owner("math", { from: pub, calibration: Number.NaN }), /calibration/);
+});
+
+test("named recipes: owners and merges take their defaults from the lab's recipe; unknown names are refused", async () => {
+  assert.throws(() => flexRecipe("nope" as never), /Unknown recipe "nope". Recipes: paper, lab/);
+  const labRecipe = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 }, recipe: "lab" });
+  assert.equal(lab.recipe.name, "paper");
+  assert.equal(labRecipe.recipe.name, "lab");
+  const p = labRecipe.publicModel();
+  try {
+    const o = labRecipe.owner("math", { from: p, docs: 20 });
+    assert.equal(o.biasInit, FLEX_RECIPES.lab.owner.bias);
+    assert.equal(o.calibration, FLEX_RECIPES.lab.owner.calibration);
+    const paperOwner = lab.owner("math", { from: pub, docs: 20 });
+    assert.equal(paperOwner.biasInit, -1);
+    assert.equal(paperOwner.calibration, 0);
+    // k: the paper's ⌈E/2⌉ (4 owners: E = 5, k = 3); the lab's 2.
+    assert.equal(FLEX_RECIPES.paper.k(4), 3);
+    assert.equal(FLEX_RECIPES.lab.k(4), 2);
+    assert.equal(FLEX_RECIPES.lab.k(1), 2);
+    o.dispose();
+    paperOwner.dispose();
+  } finally {
+    p.dispose();
+  }
+});
