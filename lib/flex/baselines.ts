@@ -82,4 +82,5 @@ export type { SoupOptions } from "./baselines/soup";
 export type { BtmOptions, LikelihoodSoupOptions, PromptRoutingOptions, LikelihoodMode } from "./baselines/ensembles";
 export type { MoeBudget, MoeMatch, UnrestrictedOptions, BudgetOptions } from "./baselines/moe";
 export type { VariantKey, VariantsOptions, FlexOlmoVariants } from "./baselines/variants";
-export type { ModelSource, WindowEvalOptions } from "./baselines/common";
+export type { ModelSource } from "./baselines/common";
+export type { WindowEvalOptions } from "./evaluate";

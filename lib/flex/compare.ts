@@ -16,7 +16,7 @@ import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/re
 import type { TableSpec } from "../display/views";
 import { EvalResult } from "./results";
 import type { FlexModel } from "./model";
-import type { WindowEvalOptions } from "./baselines/common";
+import type { WindowEvalOptions } from "./evaluate";
 
 /** What compare accepts: something that evaluates, or something that gives a FlexModel. */
 export type Comparable = Evaluable | { model(): FlexModel };

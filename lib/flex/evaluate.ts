@@ -105,10 +105,3 @@ export async function evaluateWindows(ev: WindowEvaluator, opts: WindowEvalOptio
   const reference = opts.reference ? await opts.reference.evaluate({ ...opts, reference: undefined, domains }) : undefined;
   return new EvalResult({ model: ev.label, experts: ev.experts, optOut: ev.optOut, split, seqLen, rows, reference, seconds: (performance.now() - t0) / 1000 });
 }
-
-/** Sum of −x over an array of log-probabilities (a batch's NLL). */
-export function negSum(lp: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < lp.length; i++) s -= lp[i];
-  return s;
-}

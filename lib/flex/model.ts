@@ -21,8 +21,6 @@ import { BiasMode, checkView, includedNames, viewOnly, ViewSpec, viewWithout } f
 import { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
 import type { TrainRecord } from "./records";
 
-export { defaultEvalDomains } from "./evaluate";
-
 export interface FlexModelInit {
   config: ModelConfig;
   params: ModelParams;

@@ -175,10 +175,8 @@ export const RECIPES: Record<RecipeName, Recipe> = {
   },
 };
 
-/** Warm-up steps of a phase of `steps` steps: a fraction, at least 1. */
-export function warmupFor(steps: number, fraction: number): number {
-  return Math.max(1, Math.round(steps * fraction));
-}
+/** Warm-up steps of a phase of `steps` steps: the training session's rule (a fraction, at least 1). */
+export { warmupFor } from "../train/session";
 
 /**
  * The key a seed file must match to be reused: every recipe field except the seed list (adding a

@@ -72,6 +72,11 @@ export interface ResumePoint {
   tokensSeen: number;
 }
 
+/** Warm-up of a schedule over `steps` updates: `fraction` of them, at least one. */
+export function warmupFor(steps: number, fraction: number): number {
+  return Math.max(1, Math.round(steps * fraction));
+}
+
 /** The schedule a call asks for, placed at the trainer's current step. */
 export function resolveSchedule(req: ScheduleRequest | undefined, callSteps: number, at: number, current: LrSchedule | undefined, what: string): LrSchedule | undefined {
   if (req === "continue") {
@@ -82,7 +87,7 @@ export function resolveSchedule(req: ScheduleRequest | undefined, callSteps: num
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`${what}.train: schedule.steps must be a positive integer (got ${String(req?.steps)}).`);
   const fraction = req?.warmupFraction ?? DEFAULT_WARMUP_FRACTION;
   if (!(fraction >= 0 && fraction < 1)) throw new Error(`${what}.train: schedule.warmupFraction must be in [0, 1) (got ${fraction}).`);
-  const warmupSteps = req?.warmupSteps ?? Math.max(1, Math.round(steps * fraction));
+  const warmupSteps = req?.warmupSteps ?? warmupFor(steps, fraction);
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0 || warmupSteps > steps) throw new Error(`${what}.train: schedule.warmupSteps must be an integer in [0, ${steps}] (got ${warmupSteps}).`);
   return { start: at, steps, warmupSteps };
 }

@@ -15,7 +15,7 @@ import { baselines, DenseExpert } from "../../lib/flex/baselines";
 import { tensorHash } from "../../lib/flex/merge";
 import { initParams, disposeParams } from "../../lib/model/model";
 import type { DomainClassifier } from "../../lib/data/classifier";
-import { evaluateWindows } from "../../lib/flex/baselines/common";
+import { evaluateWindows } from "../../lib/flex/evaluate";
 
 let lab: Lab;
 let pub: PublicModel;

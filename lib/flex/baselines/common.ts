@@ -21,11 +21,6 @@ import { FlexModel, type GenerateOptions } from "../model";
 import { TrainRecord } from "../records";
 import type { EvalResult, GenerateResult } from "../results";
 
-export { ARCH_FIELDS } from "../../model/config";
-export { ownerBatchSeed } from "../owner";
-export { sha256u32 as hash32 } from "../../util/hash";
-export { evaluateWindows, type ScoreBatch, type WindowEvalOptions, type WindowEvaluator } from "../evaluate";
-export { shiftRow, targetLogProbs } from "../likelihood";
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -79,12 +74,6 @@ export function checkUniqueLabels(labels: readonly string[], what: string): void
 
 // ---------------------------------------------------------------------------------------------
 // Parameter arithmetic
-
-/**
- * Build new params by combining the same tensor of every input (all inputs must have equal shapes).
- * Kept as a name for `mapParams`, the schema-derived walk that does the work.
- */
-export const zipParams: (ps: readonly ModelParams[], f: (ts: tf.Tensor[]) => tf.Tensor) => ModelParams = mapParams;
 
 /**
  * Σ_i w_i θ_i for every tensor (new tensors; the caller owns them). Products then one addN, so
