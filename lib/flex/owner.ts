@@ -14,7 +14,7 @@ import type { ModelParams } from "../model/params";
 import { paramEntries } from "../model/params";
 import { ownerTraining } from "../train/config";
 import { ownerExpertSpec, ownerRouterSpec } from "../train/freeze";
-import type { StepsResult } from "../train/trainer";
+import type { StepsOptions } from "../train/trainer";
 import { resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
 import { loadCheckpoint } from "../io/checkpoint";
 import { sha256u32 } from "../util/hash";
@@ -199,50 +199,30 @@ export class OwnerExpert {
   /**
    * Coordinated training (docs/method.md §3): only this owner's FFN, router row and bias change.
    * Each call has its own LR schedule unless told otherwise. With `calibration`, router-only steps
-   * on public text are interleaved (each with its own schedule over the call's public steps).
+   * on public text run between its steps (one schedule over the call's public steps).
    */
   async train(opts: TrainOptions): Promise<TrainRecord> {
     const cal = this.calibrationSession;
-    if (!cal || !opts || !Number.isInteger(opts.steps) || opts.steps <= 0) {
-      const run = await this.session.train(opts);
-      return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+    let calibrationAborted = false;
+    const hooks: Pick<StepsOptions, "afterStep"> = {};
+    if (cal && opts && Number.isInteger(opts.steps) && opts.steps > 0) {
+      const n = opts.steps, rate = this.calibration;
+      const totalPublic = Math.floor(n * rate);
+      let i = 0, done = 0;
+      hooks.afterStep = async () => {
+        const k = Math.floor((i + 1) * rate) - Math.floor(i * rate); // public steps after owner step i
+        i++;
+        if (k === 0) return;
+        // One schedule over this call's public steps, laid out on its first step (or continued, as the owner's is).
+        const schedule = done > 0 || (opts.schedule === "continue" && cal.step > 0) ? "continue" : { steps: Math.max(1, totalPublic) };
+        const c = (await cal.train({ steps: k, signal: opts.signal, schedule })).result;
+        done += c.steps;
+        if (c.aborted) calibrationAborted = true;
+      };
     }
-    const n = opts.steps;
-    const publicSteps = (i: number) => Math.floor((i + 1) * this.calibration) - Math.floor(i * this.calibration); // for owner step i
-    const totalPublic = Math.floor(n * this.calibration);
-    const acc: StepsResult = { steps: 0, step: this.step, losses: [], ces: [], lrs: [], tokens: 0, seconds: 0, tokensPerSec: 0, aborted: false };
-    let history: number[] = [];
-    const routing: number[][] = [];
-    let calibrated = 0;
-    for (let i = 0; i < n; i++) {
-      // One schedule over the whole call for each session: laid out on its first step, continued after.
-      const run = await this.session.train({ ...opts, steps: 1, schedule: i === 0 ? (opts.schedule === "continue" ? "continue" : { steps: n, ...(opts.schedule ?? {}) }) : "continue" });
-      const r = run.result;
-      acc.steps += r.steps;
-      acc.step = r.step;
-      acc.losses.push(...r.losses);
-      acc.ces.push(...r.ces);
-      acc.lrs.push(...r.lrs);
-      acc.tokens += r.tokens;
-      acc.seconds += r.seconds;
-      history = run.history;
-      routing.push(...run.routing);
-      if (r.aborted || r.steps === 0) {
-        acc.aborted = true;
-        break;
-      }
-      const k = publicSteps(i);
-      if (k > 0) {
-        const c = await cal.train({ steps: k, signal: opts.signal, schedule: calibrated > 0 || (opts.schedule === "continue" && cal.step > 0) ? "continue" : { steps: Math.max(1, totalPublic) } });
-        calibrated += c.result.steps;
-        if (c.result.aborted) {
-          acc.aborted = true;
-          break;
-        }
-      }
-    }
-    acc.tokensPerSec = acc.seconds > 0 ? acc.tokens / acc.seconds : 0;
-    return TrainRecord.fromSteps(this.session.what, acc, history, routing);
+    const run = await this.session.train(opts, hooks);
+    const result = calibrationAborted ? { ...run.result, aborted: true } : run.result;
+    return TrainRecord.fromSteps(this.session.what, result, run.history, run.routing);
   }
 
   /** Router-calibration steps on public text done so far (0 when calibration is off). */

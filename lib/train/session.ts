@@ -21,7 +21,7 @@ import type { BatchSource, ResumableBatches } from "./batches";
 import type { TrainConfig } from "./config";
 import type { FreezeSpec } from "./freeze";
 import type { LrSchedule } from "./schedule";
-import { Trainer, disposeTrainerState, type StepProgress, type StepsResult, type TrainerState } from "./trainer";
+import { Trainer, disposeTrainerState, type StepProgress, type StepsOptions, type StepsResult, type TrainerState } from "./trainer";
 
 /**
  * Warm-up of a per-call schedule as a fraction of its steps (at least one step). FlexOlmo warms up
@@ -138,7 +138,8 @@ export class TrainingSession {
     return this.trainer;
   }
 
-  async train(opts: TrainOptions): Promise<SessionRun> {
+  /** Train `opts.steps` steps; `afterStep` (internal) interleaves other work between them. */
+  async train(opts: TrainOptions, hooks: Pick<StepsOptions, "afterStep"> = {}): Promise<SessionRun> {
     if (!opts || !Number.isInteger(opts.steps) || opts.steps < 0) throw new Error(`${this.what}.train: pass { steps: N } with N a non-negative integer.`);
     const trainer = await this.open();
     if (opts.steps > 0 || opts.schedule !== undefined) {
@@ -154,6 +155,7 @@ export class TrainingSession {
         if (p.routing && p.routing.share.length) routing.push(p.routing.share[p.routing.share.length - 1]); // last layer's expert shares
         opts.onProgress?.(p);
       },
+      afterStep: hooks.afterStep,
     });
     this.history.push(...result.losses);
     this.tokensSeen += result.tokens;

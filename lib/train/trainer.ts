@@ -50,6 +50,11 @@ export interface StepsOptions {
   /** Abort between steps; the current step finishes first. */
   signal?: AbortSignal;
   onProgress?: (p: StepProgress) => void;
+  /**
+   * Awaited after each completed step, before the next one (and before the abort check): work that
+   * interleaves with this run, e.g. an owner's router calibration steps on public text.
+   */
+  afterStep?: (p: StepProgress) => Promise<void>;
 }
 
 export interface StepsResult {
@@ -223,6 +228,7 @@ export class Trainer {
         res.tokens += p.tokens;
         res.seconds += p.seconds;
         opts.onProgress?.(p);
+        if (opts.afterStep) await opts.afterStep(p);
         await new Promise((r) => setImmediate(r)); // let the notebook/UI breathe; abort lands here
       }
     } finally {
