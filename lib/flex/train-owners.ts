@@ -17,8 +17,6 @@ export function ownerOptions(pub: PublicModel, r: OwnerRecipe): OwnerOptions {
   return { from: pub, init: r.init, bias: r.bias, docs: r.docs, calibration: r.calibration ?? 0 };
 }
 
-export type { OwnerRecipe } from "./recipes";
-export { FLEX_RECIPES, PAPER_OWNER, flexRecipe, type FlexRecipe, type RecipeName } from "./recipes";
 
 export interface OwnerHooks {
   signal?: AbortSignal;

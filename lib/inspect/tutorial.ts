@@ -19,6 +19,7 @@ import { tableText } from "../display/views";
 import { flex } from "../flex";
 import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
 import { ownerOptions } from "../flex/train-owners";
+import type { OwnerRecipe as FlexOwnerRecipe } from "../flex/recipes";
 import type { EmbedderName } from "../flex/embed";
 import { MODEL_PRESETS, type PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
@@ -79,10 +80,12 @@ export interface SetupOptions {
 }
 
 export interface OwnerRecipe {
-  /** Router-row init (default "external", the paper's domain embeddings). */
+  /** Router-row init (default: the lab recipe's, "external" — the paper's domain embeddings). */
   init?: EmbedderName;
   /** β init, or false for the no-bias ablation (default: the recipe's ownerBias). */
   bias?: number | false;
+  /** Public router-calibration steps per owner step (default: the lab recipe's; 0 under "paper"). */
+  calibration?: number;
   steps?: number;
   /** Show a live training view while training (default true). */
   live?: boolean;
@@ -108,8 +111,16 @@ export class Tutorial {
 
   /** `publicTrunk`: the public model's trunk fingerprint (owners of another public model get another folder). */
   ownerDir(domain: string, publicTrunk: string, o: OwnerRecipe = {}): string {
-    const init = o.init ?? "external", bias = o.bias === undefined ? this.recipe.ownerBias : o.bias, steps = o.steps ?? this.recipe.ownerSteps;
-    return path.join(this.dir, `owner-${domain}-${steps}steps-${init}-bias${bias === false ? "off" : bias}-docs${this.recipe.docs}-pub${publicTrunk.slice(0, 12)}`);
+    const r = this.ownerRecipe(o), steps = o.steps ?? this.recipe.ownerSteps;
+    // Calibration joins the name only when on, so folders of uncalibrated owners keep their names.
+    const cal = r.calibration ? `-cal${r.calibration}` : "";
+    return path.join(this.dir, `owner-${domain}-${steps}steps-${r.init}-bias${r.bias === false ? "off" : r.bias}${cal}-docs${r.docs}-pub${publicTrunk.slice(0, 12)}`);
+  }
+
+  /** The lab recipe's owner settings with this tutorial recipe's bias and documents, and `o`'s overrides. */
+  private ownerRecipe(o: OwnerRecipe): FlexOwnerRecipe {
+    const base = this.lab.recipe.owner;
+    return { ...base, init: o.init ?? base.init, bias: o.bias === undefined ? this.recipe.ownerBias : o.bias, docs: this.recipe.docs, calibration: o.calibration ?? base.calibration };
   }
 
   /** The public model of the recipe: loaded from the run folder, or trained (with a live view) and saved. */
@@ -136,7 +147,7 @@ export class Tutorial {
   async owner(domain: string, pub: PublicModel, o: OwnerRecipe = {}): Promise<OwnerExpert> {
     const steps = o.steps ?? this.recipe.ownerSteps;
     const dir = this.ownerDir(domain, pub.trunkFingerprint(), o);
-    const base = ownerOptions(pub, { init: o.init ?? "external", bias: o.bias === undefined ? this.recipe.ownerBias : o.bias, docs: this.recipe.docs });
+    const base = ownerOptions(pub, this.ownerRecipe(o));
     if (fs.existsSync(path.join(dir, "config.json"))) {
       const owner = this.lab.owner(domain, { ...base, resume: dir });
       await owner.train({ steps: 0 });
@@ -171,7 +182,7 @@ export class Tutorial {
    * renamed, so an interrupted save never leaves a half-written run behind.
    */
   async save(model: PublicModel | OwnerExpert, dir?: string): Promise<string> {
-    const target = dir ?? ("domain" in model ? this.ownerDir(model.domain, model.publicTrunk, { init: model.init, bias: model.biasInit, steps: model.step }) : this.publicDir(model.step));
+    const target = dir ?? ("domain" in model ? this.ownerDir(model.domain, model.publicTrunk, { init: model.init, bias: model.biasInit, calibration: model.calibration, steps: model.step }) : this.publicDir(model.step));
     if (fs.existsSync(path.join(target, "config.json"))) return target; // already saved (same settings ⇒ same weights)
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}`;
