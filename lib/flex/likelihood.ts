@@ -21,32 +21,20 @@ export type OptionScorer = (context: number[], options: number[][]) => Promise<n
  * backend and read back as a fresh array.
  */
 export async function targetLogProbs(m: LogitModel, inputs: Int32Array, targets: ArrayLike<number>, B: number, T: number): Promise<Float32Array> {
-  const V = m.config.vocabSize;
-  const flat = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) flat[i] = i * V + targets[i]; // position of each target in the flat [N·V] logits
-  const lp = tf.tidy(() => {
-    const ids = tf.tensor2d(inputs, [B, T], "int32");
-    const z = tf.reshape(m.logits(ids), [B * T, V]); // [N, V]
-    return logProbsAt(z as tf.Tensor2D, flat);
-  });
-  const out = Float32Array.from(await lp.data());
-  lp.dispose();
-  return out;
+  const z = tf.tidy(() => tf.reshape(m.logits(tf.tensor2d(inputs, [B, T], "int32")), [B * T, m.config.vocabSize]) as tf.Tensor2D); // [N, V]
+  try {
+    return await logProbsOf(z, targets);
+  } finally {
+    z.dispose();
+  }
 }
 
-/** z[i, y_i] − logsumexp(z[i]) for logits z [N, V] and flat indices i·V + y_i: [N]. */
-function logProbsAt(z: tf.Tensor2D, flat: Int32Array): tf.Tensor1D {
-  const [N, V] = z.shape;
-  const zy = tf.gather(tf.reshape(z, [N * V]), tf.tensor1d(flat, "int32")); // [N]
-  return tf.sub(zy, tf.logSumExp(z, 1)) as tf.Tensor1D; // [N]
-}
-
-/** log p(target) for logits z [N, V] already computed (an ensemble's mixture): [N]. */
+/** log p(target) per row of logits z [N, V] (a model's, or an ensemble's mixture): [N]. */
 export async function logProbsOf(z: tf.Tensor2D, targets: ArrayLike<number>): Promise<Float32Array> {
   const [N, V] = z.shape;
   const flat = new Int32Array(N);
-  for (let i = 0; i < N; i++) flat[i] = i * V + targets[i];
-  const lp = tf.tidy(() => logProbsAt(z, flat));
+  for (let i = 0; i < N; i++) flat[i] = i * V + targets[i]; // position of each target in the flat [N·V] logits
+  const lp = tf.tidy(() => tf.sub(tf.gather(tf.reshape(z, [N * V]), tf.tensor1d(flat, "int32")), tf.logSumExp(z, 1))); // [N]
   const out = Float32Array.from(await lp.data());
   lp.dispose();
   return out;
