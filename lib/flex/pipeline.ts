@@ -24,7 +24,7 @@ export interface PipelineOptions {
   ownerSteps: number;
   /** Router-tuning steps after the merge (0 = no tuning, the exact-opt-out model only). */
   routerSteps: number;
-  /** Experts per token in the merged model (default: half, rounded up). */
+  /** Experts per token in the merged model (default: the recipe's — paper: half, rounded up; lab: 2). */
   k?: number;
   seed: number;
   /** The FlexOlmo recipe (default "paper"; lib/flex/recipes.ts). */
