@@ -27,10 +27,11 @@ export function outFlag(v: unknown, command: string, preset: Preset): string {
 export const studyFlags = {
   preset: (): FlagSpec => ({ name: "preset", type: "string", choices: PRESETS, help: "model/training size (default: gpu on a GPU backend, else cpu)" }),
   domains: (what: string): FlagSpec => ({ name: "domains", type: "string", metavar: "LIST", help: `${what} domains, comma-separated (default math,code)` }),
-  publicSteps: (): FlagSpec => ({ name: "public-steps", type: "int", metavar: "N", help: "public-model training steps (preset default)" }),
+  publicFrom: (): FlagSpec => ({ name: "public", type: "string", choices: ["shipped", "scratch"], help: "public model: the shipped pretrained one (default where it fits the preset: cpu) or a new one from scratch" }),
+  publicSteps: (): FlagSpec => ({ name: "public-steps", type: "int", metavar: "N", help: "public-model steps: from scratch (preset default), or more on top of the shipped model (default 0)" }),
   evalWindows: (): FlagSpec => ({ name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" }),
   seed: (): FlagSpec => ({ name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" }),
-  recipe: (): FlagSpec => ({ name: "recipe", type: "string", choices: ["paper", "lab"], help: "FlexOlmo recipe: paper (as published) or lab (router calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default paper" }),
+  recipe: (): FlagSpec => ({ name: "recipe", type: "string", choices: ["paper", "lab"], help: "FlexOlmo recipe: paper (as published) or lab (router calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default lab" }),
   out: (command: string): FlagSpec => ({ name: "out", type: "string", metavar: "DIR", help: `output directory (default runs/${command}-<preset>)` }),
 };
 

@@ -3,7 +3,7 @@
  * model and data in one call each, so `flex.compare` can put them side by side:
  *
  *   const lab = await flex.lab({ preset: "cpu" });
- *   const pub = lab.publicModel();                                   await pub.train({ steps: 150 });
+ *   const pub = await lab.publicModel();                             // shipped where it fits, else: await pub.train({ steps: 150 })
  *   const math = await baselines.denseExpert(lab, pub, "math", { steps: 60 });
  *   const code = await baselines.denseExpert(lab, pub, "code", { steps: 60 });
  *   const models = [

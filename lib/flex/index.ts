@@ -3,7 +3,7 @@
  *
  *   import { flex } from "flexolmo-lab";
  *   const lab = await flex.lab({ preset: "cpu", seed: 0 });
- *   const pub = lab.publicModel();                       await pub.train({ steps: 300 });
+ *   const pub = await lab.publicModel();                 // the shipped, pretrained one (cpu preset)
  *   const math = lab.owner("math", { from: pub });       await math.train({ steps: 200 });
  *   const code = lab.owner("code", { from: pub });       await code.train({ steps: 200 });
  *   const model = await flex.merge(pub, [math, code], { k: 2 });

@@ -3,7 +3,7 @@
  * FlexOlmo pipeline trains from them:
  *
  *   const lab = await flex.lab({ preset: "cpu", seed: 0 });
- *   const pub = lab.publicModel();                   await pub.train({ steps: 300 });
+ *   const pub = await lab.publicModel();             // the shipped, pretrained one (or { from: "scratch" })
  *   const math = lab.owner("math", { from: pub });   await math.train({ steps: 200 });
  *   const model = await flex.merge(pub, [math, code]);
  *   await model.without("math").evaluate();
@@ -25,11 +25,15 @@ import { loadCheckpoint } from "../io/checkpoint";
 import { DataContext, makeDataContext, type LabContext } from "./context";
 import { DomainEmbeddings } from "./domain-embeddings";
 import type { DomainEmbedding, EmbedOptions } from "./embed";
-import { PublicModel } from "./public";
+import { PublicModel, type Pretrained } from "./public";
+import type { DataCard } from "./cards";
+import { shippedPublicDir, whyNotShipped } from "./shipped";
+import * as path from "node:path";
 import { OwnerExpert, type OwnerOptions } from "./owner";
 import { flexRecipe, type FlexRecipe, type RecipeName } from "./recipes";
 
 export { PublicModel } from "./public";
+export type { Pretrained } from "./public";
 export { OwnerExpert, loadOwnerArtifact } from "./owner";
 export type { OwnerOptions } from "./owner";
 export type { TrainOptions } from "../train/session";
@@ -53,7 +57,8 @@ export interface LabOptions {
   train?: Partial<TrainConfig>;
   /**
    * The FlexOlmo recipe owners and merges default to: "paper" (as published) or "lab" (router
-   * calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default "paper".
+   * calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default "lab": with "paper" the
+   * merged model loses to its public model at laptop scale (docs/recipes.md measures both).
    */
   recipe?: RecipeName | FlexRecipe;
 }
@@ -86,7 +91,7 @@ export class Lab implements LabContext {
     readonly modelConfig: ModelConfig,
     readonly trainConfig: TrainConfig,
     readonly data: DataContext,
-    readonly recipe: FlexRecipe = flexRecipe("paper"),
+    readonly recipe: FlexRecipe = flexRecipe("lab"),
   ) {
     this.embeddings = new DomainEmbeddings(data, seed, modelConfig.dModel, trainConfig.seqLen);
   }
@@ -109,14 +114,35 @@ export class Lab implements LabContext {
     return new TokenBatcher(streams, { batchSize: tc.batchSize, seqLen: tc.seqLen, seed, mix });
   }
 
-  /** A fresh dense public model (seeded init). Train it with `await pub.train({ steps })`. */
-  publicModel(opts: { seed?: number } = {}): PublicModel {
+  /**
+   * The dense public model every owner starts from. By default the shipped, pretrained one where it
+   * fits this lab (the cpu preset on the shipped corpus; `flex.shipped`), as the paper starts from a
+   * trained OLMo-2; elsewhere a fresh seeded init. `{ from: "scratch" }` always gives a fresh one
+   * (train it with `await pub.train({ steps })`); `{ from: "shipped" }` refuses, with the reason,
+   * when the shipped model does not fit.
+   */
+  async publicModel(opts: { from?: "shipped" | "scratch"; seed?: number } = {}): Promise<PublicModel> {
+    if (opts.from !== undefined && opts.from !== "shipped" && opts.from !== "scratch") throw new Error(`publicModel: from must be "shipped" or "scratch" (got ${JSON.stringify(opts.from)}).`);
+    if (opts.from !== "scratch") {
+      const why = await whyNotShipped(this);
+      if (!why) {
+        if (opts.seed !== undefined) throw new Error('publicModel: the shipped model has its own seed; pass { from: "scratch", seed } for a fresh model with another init.');
+        return this.loadPublicModel(shippedPublicDir(this.preset));
+      }
+      if (opts.from === "shipped") throw new Error(`publicModel: cannot use the shipped public model: ${why}. Use { from: "scratch" } and train one.`);
+    }
     return new PublicModel(this, initParams(this.modelConfig, opts.seed ?? this.seed));
+  }
+
+  /** Why `publicModel()` starts from scratch in this lab, or undefined when it loads the shipped model. */
+  whyNotShipped(): Promise<string | undefined> {
+    return whyNotShipped(this);
   }
 
   /**
    * A public model saved with `pub.save(dir)` (or any dense FlexOlmo checkpoint of this lab's
-   * architecture). Training resumes exactly when the checkpoint holds optimizer state.
+   * architecture). Training resumes exactly when the checkpoint holds optimizer state; weights
+   * without it start a new run whose card records the steps they already had.
    */
   async loadPublicModel(dir: string): Promise<PublicModel> {
     const ck = await loadCheckpoint(dir);
@@ -128,7 +154,21 @@ export class Lab implements LabContext {
     if (ck.config.experts.length !== 1) refuse(`${dir} holds a ${ck.config.experts.length}-expert model; a public model is dense (one expert).`);
     const diffs = archDiffs(ck.config, this.modelConfig);
     if (diffs.length) refuse(`${dir} does not match this lab's "${this.preset}" preset (checkpoint vs lab): ${diffs.join(", ")}. Open it with the preset it was trained with.`);
-    return new PublicModel(this, ck.params, trainerFromCheckpoint(ck));
+    const resume = trainerFromCheckpoint(ck);
+    const card = (ck.sidecar.dataCards[0] ?? {}) as Partial<DataCard>;
+    const prov = (ck.sidecar.provenance ?? {}) as Record<string, unknown>;
+    const before = (ck.sidecar.step ?? 0) - (resume?.state.step ?? 0);
+    const pretrained: Pretrained | undefined =
+      before > 0
+        ? {
+            steps: before,
+            tokens: Math.max(0, (card.tokensSeen ?? 0) - (resume?.tokensSeen ?? 0)),
+            from: path.resolve(dir),
+            shipped: prov.shipped === true,
+            ...(typeof prov.command === "string" ? { command: prov.command } : {}),
+          }
+        : undefined;
+    return new PublicModel(this, ck.params, resume, pretrained);
   }
 
   /** Documents of a domain's train split in a seeded order (the sample S_i of docs/method.md §2.2). */

@@ -142,7 +142,7 @@ export type OwnerInput = OwnerExpert | string | (OwnerArtifact & { card?: DataCa
  * The merged model owns copies of its tensors.
  */
 export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opts: FlexMergeOptions = {}): Promise<FlexModel> {
-  if (!(pub instanceof PublicModel)) throw new Error("merge: the first argument must be the public model (lab.publicModel()).");
+  if (!(pub instanceof PublicModel)) throw new Error("merge: the first argument must be the public model (await lab.publicModel()).");
   if (!Array.isArray(owners) || owners.length === 0) throw new Error("merge: pass at least one owner expert, e.g. merge(pub, [math, code]).");
   const loaded: Array<OwnerArtifact & { card?: DataCard }> = [];
   const toDispose: ModelParams[] = [];

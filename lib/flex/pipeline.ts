@@ -20,14 +20,25 @@ export interface PipelineOptions {
   preset: PresetName;
   /** Owner domains (closed data sets). */
   domains: string[];
-  publicSteps: number;
+  /**
+   * Where the public model comes from: "shipped" (the pretrained one, where it fits the preset) or
+   * "scratch". Default: shipped where it fits, else scratch.
+   */
+  publicFrom?: "shipped" | "scratch";
+  /**
+   * Public-model steps in this run: from scratch, or more steps on top of the shipped model.
+   * Default: 0 on the shipped model, `scratchSteps` from scratch.
+   */
+  publicSteps?: number;
+  /** Public-model steps when it starts from scratch and `publicSteps` is not given. */
+  scratchSteps: number;
   ownerSteps: number;
   /** Router-tuning steps after the merge (0 = no tuning, the exact-opt-out model only). */
   routerSteps: number;
   /** Experts per token in the merged model (default: the recipe's — paper: half, rounded up; lab: 2). */
   k?: number;
   seed: number;
-  /** The FlexOlmo recipe (default "paper"; lib/flex/recipes.ts). */
+  /** The FlexOlmo recipe (default "lab"; lib/flex/recipes.ts). */
   recipe?: RecipeName;
   /** Output directory for checkpoints, results.json and summary.md. */
   out: string;
@@ -45,6 +56,8 @@ export interface PipelineResult {
   seed: number;
   recipe: RecipeName;
   backend: string;
+  /** How the public model was made: "shipped (3000 steps)", "shipped (3000 steps) + 200", "scratch, 200 steps". */
+  publicModel: string;
   domains: string[];
   k: number;
   seconds: number;
@@ -98,9 +111,14 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     return r;
   };
 
-  const pub = lab.publicModel();
-  await stage(`public model: ${o.publicSteps} steps on the public mix`, () => pub.train({ steps: o.publicSteps, signal: o.signal, onProgress: progress("public", o.publicSteps) }));
-  await pub.save(path.join(o.out, "public"));
+  const pub = await lab.publicModel({ from: o.publicFrom });
+  const publicSteps = o.publicSteps ?? (pub.pretrained ? 0 : o.scratchSteps);
+  const pubFrom = pub.pretrained ? `${pub.pretrained.shipped ? "shipped" : pub.pretrained.from} (${pub.pretrained.steps} steps)` : "scratch";
+  if (pub.pretrained) o.log(`public model: the ${pubFrom} pretrained model${publicSteps ? `, + ${publicSteps} steps` : ""}`);
+  else if (o.publicFrom === undefined) o.log(`public model: from scratch (${(await lab.whyNotShipped()) ?? "asked for"})`);
+  if (!pub.pretrained && publicSteps === 0) throw new Error("The public model starts from scratch here; give it --public-steps N > 0.");
+  if (publicSteps > 0) await stage(`public model: ${publicSteps} steps on the public mix`, () => pub.train({ steps: publicSteps, signal: o.signal, onProgress: progress("public", publicSteps) }));
+  if (!pub.pretrained?.shipped || publicSteps > 0) await pub.save(path.join(o.out, "public")); // the shipped one is already on disk
   const pubModel = pub.model();
   await stage("evaluate the public model", () => ev(pubModel, undefined, true));
 
@@ -138,6 +156,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     seed: o.seed,
     recipe: lab.recipe.name,
     backend: lab.backend.summary,
+    publicModel: pub.pretrained ? `${pubFrom}${publicSteps ? ` + ${publicSteps}` : ""}` : `scratch, ${publicSteps} steps`,
     domains: o.domains,
     k: merged.view.topK,
     seconds: (performance.now() - t0) / 1000,
@@ -161,7 +180,7 @@ export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
   const md = [
     `# FlexOlmo pipeline — preset \`${r.preset}\`, seed ${r.seed}`,
     "",
-    `Recipe: ${r.recipe}. Backend: ${r.backend}. Owners: ${r.domains.join(", ")}. Merged top-k: ${r.k}. Wall time: ${r.seconds.toFixed(1)} s.`,
+    `Recipe: ${r.recipe}. Public model: ${r.publicModel}. Backend: ${r.backend}. Owners: ${r.domains.join(", ")}. Merged top-k: ${r.k}. Wall time: ${r.seconds.toFixed(1)} s.`,
     "",
     "Test-split perplexity (lower is better). `flexolmo − X` is the merged model with expert X opted out (exact: no router tuning).",
     "",

@@ -13,6 +13,19 @@ import { FlexModel } from "./model";
 import { TrainRecord } from "./records";
 import { trunkFingerprint } from "./trunk";
 
+/** Where a loaded public model's earlier training came from (a checkpoint without optimizer state). */
+export interface Pretrained {
+  /** Steps and tokens trained before it was loaded. */
+  steps: number;
+  tokens: number;
+  /** The checkpoint folder. */
+  from: string;
+  /** true for the model shipped with the package (data/public-<preset>). */
+  shipped: boolean;
+  /** The command that built it, when its card records one. */
+  command?: string;
+}
+
 export class PublicModel {
   readonly config: ModelConfig;
   /** Live parameters: training replaces these tensors. Use `model()` for a view, `snapshot()` for a copy. */
@@ -25,6 +38,8 @@ export class PublicModel {
     readonly lab: LabContext,
     params: ModelParams,
     resume?: ResumePoint,
+    /** Set when loaded from weights without optimizer state: the training it already had. */
+    readonly pretrained?: Pretrained,
   ) {
     this.config = lab.modelConfig;
     this.params = params;
@@ -35,9 +50,14 @@ export class PublicModel {
     );
   }
 
-  /** Steps trained so far. */
+  /** Steps trained in this session (after `pretrained.steps`, when it was loaded from trained weights). */
   get step(): number {
     return this.session.step;
+  }
+
+  /** All steps behind these weights: the pretrained ones plus this session's. */
+  get totalSteps(): number {
+    return (this.pretrained?.steps ?? 0) + this.step;
   }
 
   /**
@@ -62,8 +82,13 @@ export class PublicModel {
       domain: "public",
       licenses: [...new Set(docs.map((d) => d.license))].sort(),
       documents: docs.length,
-      tokensSeen: this.session.tokensSeen,
-      training: { steps: this.step, preset: this.lab.preset, ...trainingCard(this.lab.trainConfig) },
+      tokensSeen: (this.pretrained?.tokens ?? 0) + this.session.tokensSeen,
+      training: {
+        steps: this.totalSteps,
+        preset: this.lab.preset,
+        ...trainingCard(this.lab.trainConfig),
+        ...(this.pretrained ? { startedFrom: { ...this.pretrained, from: this.pretrained.shipped ? "the shipped public model" : this.pretrained.from }, stepsSinceLoad: this.step } : {}),
+      },
       seed: this.lab.seed,
       createdAt: this.createdAt,
       updatedAt: new Date().toISOString(),
@@ -87,13 +112,24 @@ export class PublicModel {
     return cloneParams(this.params);
   }
 
-  /** Save as a Hugging Face–layout checkpoint (optimizer state included, so training can resume). */
-  async save(dir: string): Promise<void> {
-    await this.session.save(dir, this.config, this.params, {
-      dataCards: { public: this.card() },
-      provenance: { kind: "public", trunk: this.trunkFingerprint(), preset: this.lab.preset, seed: this.lab.seed },
-      step: this.step,
-    });
+  /**
+   * Save as a Hugging Face–layout checkpoint, optimizer state included so training can resume
+   * (`optimizer: false` saves the weights only; the step recorded is then `totalSteps`).
+   */
+  async save(dir: string, opts: { optimizer?: boolean; provenance?: Record<string, unknown>; metadata?: Record<string, unknown> } = {}): Promise<void> {
+    const weightsOnly = opts.optimizer === false;
+    await this.session.save(
+      dir,
+      this.config,
+      this.params,
+      {
+        dataCards: { public: this.card() },
+        provenance: opts.provenance ?? { kind: "public", trunk: this.trunkFingerprint(), preset: this.lab.preset, seed: this.lab.seed },
+        step: weightsOnly || this.pretrained ? this.totalSteps : this.step,
+        metadata: opts.metadata,
+      },
+      weightsOnly,
+    );
   }
 
   dispose(): void {

@@ -60,7 +60,7 @@ export const FLEX_RECIPES: Record<RecipeName, FlexRecipe> = {
 };
 
 /** A recipe by name, with a clear error for an unknown one. */
-export function flexRecipe(name: RecipeName | FlexRecipe | undefined, fallback: RecipeName = "paper"): FlexRecipe {
+export function flexRecipe(name: RecipeName | FlexRecipe | undefined, fallback: RecipeName = "lab"): FlexRecipe {
   if (typeof name === "object" && name !== null) return name;
   const r = FLEX_RECIPES[(name ?? fallback) as RecipeName];
   if (!r) throw new Error(`Unknown recipe "${String(name)}". Recipes: ${Object.keys(FLEX_RECIPES).join(", ")}.`);

@@ -4,7 +4,7 @@
  * being retrained in every notebook.
  *
  *   const t = await tutorial.setup();            // lab + preset (FLEXOLMO_PRESET) + recipe, printed
- *   const pub = await t.publicModel();           // runs/<preset>-seed0/public-…: load, or train + save
+ *   const pub = await t.publicModel();           // the shipped public model (cpu); else runs/<preset>-seed0/public-…
  *   const owners = await t.owners(pub);          // the same for each owner in the recipe
  *
  * Reuse is exact: a checkpoint holds the weights bit for bit, and training is deterministic for a
@@ -19,7 +19,7 @@ import { tableText } from "../display/views";
 import { flex } from "../flex";
 import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
 import { ownerOptions } from "../flex/train-owners";
-import type { OwnerRecipe as FlexOwnerRecipe } from "../flex/recipes";
+import type { OwnerRecipe as FlexOwnerRecipe, RecipeName } from "../flex/recipes";
 import type { EmbedderName } from "../flex/embed";
 import { MODEL_PRESETS, type PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
@@ -27,7 +27,12 @@ import { liveTraining } from "./live";
 import { note, tableBlock } from "./html";
 
 export interface TutorialRecipe {
-  /** Steps of the public model (notebook 03). */
+  /**
+   * Where the public model comes from: the shipped pretrained one (where the preset has one; see
+   * data/public-cpu/README.md) or trained from scratch for `publicSteps` (notebook 03 does both).
+   */
+  publicModel: "shipped" | "scratch";
+  /** Steps of a public model trained from scratch. */
   publicSteps: number;
   /** Steps of each owner expert (notebook 04). */
   ownerSteps: number;
@@ -35,32 +40,30 @@ export interface TutorialRecipe {
   owners: string[];
   /** Documents averaged into each domain embedding (the paper: 1 000). */
   docs: number;
-  /** Active experts per token in the merged model (the paper: half of them, 4 of 8). */
-  k: number;
-  /** Initial β of every owner's expert bias b = min(β, 0) (the paper gives no value). */
-  ownerBias: number;
   /** Evaluation windows per domain for perplexities (evaluate's maxWindows). */
   evalWindows: number;
   /** Overrides of the preset's training config (batch size; the LR schedule is laid out per train call). */
   train: Partial<TrainConfig>;
 }
 
-/** One recipe per preset. Each value says why. */
+/**
+ * One recipe per preset. Each value says why. The owner bias, router calibration and k come from the
+ * lab's FlexOlmo recipe ("lab" by default, "paper" on request; lib/flex/recipes.ts).
+ */
 export const TUTORIAL_RECIPES: Record<PresetName, TutorialRecipe> = {
   // CI: every notebook runs in seconds; the numbers mean nothing, the code paths are all exercised.
-  tiny: { publicSteps: 30, ownerSteps: 15, owners: ["math", "code", "news"], docs: 50, k: 2, ownerBias: -2, evalWindows: 4, train: { batchSize: 4 } },
-  // A 2-core laptop (wasm, ~1 300 tokens/s): ~4 min for the public model, ~1 min per owner.
-  //  - batch 8 instead of the preset's 16: more updates per token, which early in training matters more
-  //    than a larger batch (not a controlled comparison: 300 × 8 sequences reached public test
-  //    perplexity 196, 100 × 16 reached 316);
-  //  - every train call lays out its own warm-up + cosine schedule, so the public model and each owner
-  //    end annealed (lib/train/session.ts);
-  //  - β₀ = −2: with −1 the owners' rows still won most public tokens (public perplexity −31 % at k = 2,
-  //    vs −19 % with −2; math +4.5 % vs +11.9 %; measured with 60-step math and code owners).
-  cpu: { publicSteps: 300, ownerSteps: 60, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 16, train: { batchSize: 8 } },
+  tiny: { publicModel: "scratch", publicSteps: 30, ownerSteps: 15, owners: ["math", "code", "news"], docs: 50, evalWindows: 4, train: { batchSize: 4 } },
+  // A 2-core laptop (wasm):
+  //  - the shipped public model (data/public-cpu), as the paper starts from a trained OLMo-2: a public
+  //    model trained here in minutes is too weak for owners to help (docs/recipes.md, "the main job");
+  //    notebook 03 still trains one from scratch for 200 steps, to watch it learn (~1 min);
+  //  - batch 8 instead of the preset's 16: more owner updates per token, which at 60 steps matters more
+  //    than a larger batch;
+  //  - every train call lays out its own warm-up + cosine schedule, so each owner ends annealed.
+  cpu: { publicModel: "shipped", publicSteps: 200, ownerSteps: 60, owners: ["math", "code", "news"], docs: 1000, evalWindows: 16, train: { batchSize: 8 } },
   // One GPU: the 30 M-parameter preset trained long enough to generate readable text. Untested here
-  // (no GPU on the machine these recipes were tuned on); β₀ follows the cpu recipe.
-  gpu: { publicSteps: 2000, ownerSteps: 600, owners: ["math", "code", "news"], docs: 1000, k: 2, ownerBias: -2, evalWindows: 32, train: {} },
+  // (no GPU on the machine these recipes were tuned on).
+  gpu: { publicModel: "scratch", publicSteps: 2000, ownerSteps: 600, owners: ["math", "code", "news"], docs: 1000, evalWindows: 32, train: {} },
 };
 
 /** The preset the notebooks use: $FLEXOLMO_PRESET, else "gpu" on a GPU backend, else "cpu". */
@@ -77,12 +80,14 @@ export interface SetupOptions {
   runs?: string;
   /** Force a preset (default: tutorialPreset()). */
   preset?: PresetName;
+  /** The FlexOlmo recipe: "lab" (default) or "paper" (docs/recipes.md). */
+  recipe?: RecipeName;
 }
 
 export interface OwnerRecipe {
   /** Router-row init (default: the lab recipe's, "external" — the paper's domain embeddings). */
   init?: EmbedderName;
-  /** β init, or false for the no-bias ablation (default: the recipe's ownerBias). */
+  /** β init, or false for the no-bias ablation (default: the lab recipe's). */
   bias?: number | false;
   /** Public router-calibration steps per owner step (default: the lab recipe's; 0 under "paper"). */
   calibration?: number;
@@ -117,14 +122,32 @@ export class Tutorial {
     return path.join(this.dir, `owner-${domain}-${steps}steps-${r.init}-bias${r.bias === false ? "off" : r.bias}${cal}-docs${r.docs}-pub${publicTrunk.slice(0, 12)}`);
   }
 
-  /** The lab recipe's owner settings with this tutorial recipe's bias and documents, and `o`'s overrides. */
+  /** The lab recipe's owner settings with this tutorial recipe's documents, and `o`'s overrides. */
   private ownerRecipe(o: OwnerRecipe): FlexOwnerRecipe {
     const base = this.lab.recipe.owner;
-    return { ...base, init: o.init ?? base.init, bias: o.bias === undefined ? this.recipe.ownerBias : o.bias, docs: this.recipe.docs, calibration: o.calibration ?? base.calibration };
+    return { ...base, init: o.init ?? base.init, bias: o.bias === undefined ? base.bias : o.bias, docs: this.recipe.docs, calibration: o.calibration ?? base.calibration };
   }
 
-  /** The public model of the recipe: loaded from the run folder, or trained (with a live view) and saved. */
+  /** Active experts per token in the recipe's merged model (the lab recipe's k for its owners). */
+  get k(): number {
+    return this.lab.recipe.k(this.recipe.owners.length);
+  }
+
+  /**
+   * The public model of the recipe: the shipped pretrained one where the preset has one (unless
+   * `steps` asks for one from scratch), else loaded from the run folder or trained (with a live
+   * view) and saved there.
+   */
   async publicModel(opts: { steps?: number; live?: boolean } = {}): Promise<PublicModel> {
+    if (opts.steps === undefined && this.recipe.publicModel === "shipped") {
+      const why = await this.lab.whyNotShipped();
+      if (!why) {
+        const pub = await this.lab.publicModel();
+        console.log(`public model: the shipped one (${pub.totalSteps} steps; ${shortPath(pub.pretrained!.from)})`);
+        return pub;
+      }
+      console.log(`public model: not the shipped one (${why}); training ${this.recipe.publicSteps} steps instead`);
+    }
     const steps = opts.steps ?? this.recipe.publicSteps;
     const dir = this.publicDir(steps);
     if (fs.existsSync(path.join(dir, "config.json"))) {
@@ -134,7 +157,7 @@ export class Tutorial {
       console.log(`public model: loaded ${steps} trained steps from ${shortPath(dir)}`);
       return pub;
     }
-    const pub = this.lab.publicModel();
+    const pub = await this.lab.publicModel({ from: "scratch" });
     const view = opts.live === false ? undefined : liveTraining("public model", { totalSteps: steps });
     const rec = await pub.train({ steps, onProgress: view?.onProgress });
     view?.done(rec);
@@ -173,7 +196,7 @@ export class Tutorial {
 
   /** The recipe's merged FlexOlmo model (k from the recipe, bias kept as in the paper). */
   async merged(pub: PublicModel, owners: readonly OwnerExpert[]) {
-    return flex.merge(pub, owners, { k: this.recipe.k });
+    return flex.merge(pub, owners, { k: this.k });
   }
 
   /**
@@ -205,7 +228,8 @@ export class Tutorial {
       ["preset", `${this.preset} (${this.presetSource})`],
       ["model", `d=${this.lab.modelConfig.dModel}, ${this.lab.modelConfig.nLayers} layers, ${this.lab.modelConfig.nHeads} heads, FFN ${this.lab.modelConfig.dFf}, vocab ${this.lab.modelConfig.vocabSize}`],
       ["training", `batch ${this.lab.trainConfig.batchSize} × ${this.lab.trainConfig.seqLen} tokens, lr ${this.lab.trainConfig.lr}, warm-up + cosine per train call`],
-      ["recipe", `public ${r.publicSteps} steps; owners ${r.owners.join(", ")} × ${r.ownerSteps} steps (β₀ = ${r.ownerBias}); k = ${r.k}; ${r.docs} docs per embedding`],
+      ["recipe", `${this.lab.recipe.name}: ${this.lab.recipe.summary}`],
+      ["run", `public model ${r.publicModel === "shipped" ? "shipped (data/public-cpu)" : `${r.publicSteps} steps`}; owners ${r.owners.join(", ")} × ${r.ownerSteps} steps; k = ${this.k}; ${r.docs} docs per embedding`],
       ["seed", this.lab.seed],
       ["runs", shortPath(this.dir)],
     ];
@@ -236,7 +260,7 @@ export async function setup(opts: SetupOptions = {}): Promise<Tutorial> {
   const preset = opts.preset ?? tutorialPreset(backend.gpu);
   const source = opts.preset ? "set in the notebook" : process.env.FLEXOLMO_PRESET ? "from FLEXOLMO_PRESET" : `default on a ${backend.gpu ? "GPU" : "CPU"} backend`;
   const recipe = TUTORIAL_RECIPES[preset];
-  const lab = await flex.lab({ preset, seed: opts.seed ?? 0, train: recipe.train });
+  const lab = await flex.lab({ preset, seed: opts.seed ?? 0, train: recipe.train, recipe: opts.recipe });
   const runs = path.resolve(opts.runs ?? process.env.FLEXOLMO_RUNS ?? "runs");
   return new Tutorial(lab, preset, recipe, runs, source);
 }

@@ -324,7 +324,7 @@ export function renderMarkdown(s: Summary, figDir: string, opts: { reasons: bool
     "",
     `- **Command:** \`${m.command}\``,
     `- **Seeds:** ${s.seeds.join(", ")}${m.reusedSeeds.length ? ` (reused from earlier runs: ${m.reusedSeeds.join(", ")})` : ""}`,
-    `- **Versions:** flexolmo-lab ${m.packageVersion}${m.commit ? ` (git ${m.commit.slice(0, 12)})` : ""}, Node ${m.node}, TF.js ${m.tfjs}; backend ${[...new Set(s.engines)].join(" / ")}`,
+    `- **Versions:** flexolmo-lab ${m.packageVersion}${m.commit ? ` (git ${m.commit.slice(0, 12)}${m.commit.includes(" + ") ? " + uncommitted changes" : ""})` : ""}, Node ${m.node}, TF.js ${m.tfjs}; backend ${[...new Set(s.engines)].join(" / ")}`,
     `- **Model:** preset "${r.preset}" with ${JSON.stringify(mc)}; batch ${r.train.batchSize ?? "preset"}, context ${r.train.seqLen ?? "preset"}, peak LR ${r.train.lr ?? "preset"}`,
     `- **Steps:** public ${r.publicSteps}; each dense expert and each FlexOlmo owner ${r.expertSteps}; router tuning ${r.rtSteps}; BTX router ${r.btxSteps}; each phase has its own cosine schedule with ${Math.round(100 * r.warmupFraction)} % warm-up`,
     `- **Evaluation:** ${r.evalWindows} test windows per domain (figures: ${r.figureWindows}); ${r.taskItems} items per toy task; domain embeddings from ${r.embedDocs} documents`,

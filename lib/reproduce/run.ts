@@ -4,10 +4,9 @@
  * report. A seed file whose recipe key matches is reused instead of rerun, so an interrupted run
  * resumes at the first unfinished seed and adding a seed runs only that seed.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { packageVersion } from "../util/package";
+import { gitCommit, packageVersion } from "../util/package";
 import * as tf from "@tensorflow/tfjs";
 import type { Recipe } from "./recipe";
 import { checkRecipe, recipeKey } from "./recipe";
@@ -71,13 +70,6 @@ export function loadSeed(file: string, r: Recipe, log: (l: string) => void): See
 }
 
 
-function gitCommit(): string | undefined {
-  try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: __dirname, stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
-  } catch {
-    return undefined; // not a git checkout (an npm install): the report just omits it
-  }
-}
 
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const t0 = performance.now();

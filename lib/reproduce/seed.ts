@@ -197,10 +197,10 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
   const signal = o.signal;
 
   // One lab; every phase's schedule spans exactly its own steps (`schedule`).
-  const lab = await makeLab({ preset: r.preset, seed, backend: o.backend, model: r.model, train: r.train });
+  const lab = await makeLab({ preset: r.preset, seed, backend: o.backend, model: r.model, train: r.train, recipe: "paper" }); // the study reproduces the paper's recipe
   const schedule = { warmupFraction: r.warmupFraction };
   const ctx = lab.data;
-  const pub = lab.publicModel();
+  const pub = await lab.publicModel({ from: "scratch" });
   try {
     training.public = summary(await timed("public model", () => pub.train({ steps: r.publicSteps, signal, schedule })));
   } catch (e) {
@@ -304,7 +304,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         local.push(() => bx.dispose());
         built.set("btx", bx);
         const flex = built.get("flexolmo") as FlexModel;
-        const rt = (await timed(`${name}: router tuning`, () => tuneRouter(flex, lab, { steps: r.rtSteps, signal }))).named(ROW_LABELS["flexolmo-rt"]);
+        const rt = (await timed(`${name}: router tuning`, () => tuneRouter(flex, lab, { steps: r.rtSteps, split: "train", signal }) /* the paper's proxies: the study's public model sees < 1 epoch of its train split */)).named(ROW_LABELS["flexolmo-rt"]);
         local.push(() => disposeParams(rt.params));
         built.set("flexolmo-rt", rt);
         const budgets = {} as Record<MoeMatch, MoeBudget>;

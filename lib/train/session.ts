@@ -162,9 +162,12 @@ export class TrainingSession {
     return { result, history: [...this.history], routing };
   }
 
-  /** Save weights plus the optimizer state, schedule and batch position, so training can resume exactly. */
-  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput): Promise<void> {
-    const st = this.trainer?.state();
+  /**
+   * Save weights plus the optimizer state, schedule and batch position, so training can resume exactly.
+   * `weightsOnly` leaves the optimizer state out (a third of the size; loading it starts a new run).
+   */
+  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput, weightsOnly = false): Promise<void> {
+    const st = weightsOnly ? undefined : this.trainer?.state();
     const parts = trainerToCheckpoint(st);
     try {
       await saveCheckpoint(dir, { config, params, optimizer: parts.optimizer, sidecar: { ...sidecar, metadata: { ...sidecar.metadata, ...parts.metadata } } });

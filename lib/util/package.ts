@@ -3,6 +3,7 @@
  * when built, or node_modules/flexolmo-lab/dist/lib/… when installed): the nearest package.json named
  * flexolmo-lab above it.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -29,4 +30,20 @@ export function packageRoot(): string {
 /** The package version, or "unknown" when no package.json is found. */
 export function packageVersion(): string {
   return cached()?.version ?? "unknown";
+}
+
+/**
+ * The git commit this package was built from, with " + uncommitted changes" when tracked files differ
+ * from it (so a record never claims a commit it was not built from), or undefined outside a git
+ * checkout (an npm install).
+ */
+export function gitCommit(): string | undefined {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: __dirname, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  try {
+    const head = git("rev-parse", "HEAD");
+    if (!head) return undefined;
+    return git("status", "--porcelain", "--untracked-files=no") ? `${head} + uncommitted changes` : head;
+  } catch {
+    return undefined;
+  }
 }

@@ -27,7 +27,7 @@ const IDS = [[5, 9, 100, 7, 3, 2, 11, 40, 8, 13]];
 
 before(async () => {
   lab = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 } });
-  pub = lab.publicModel();
+  pub = await lab.publicModel();
   await pub.train({ steps: 20 });
   math = await baselines.denseExpert(lab, pub, "math", { steps: 8 });
   code = await baselines.denseExpert(lab, pub, "code", { steps: 4 });

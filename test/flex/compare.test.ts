@@ -22,7 +22,7 @@ const OPTS = { domains: ["math", "public"], maxWindows: 3, batchSize: 3 } as con
 
 before(async () => {
   lab = await flex.lab({ preset: "tiny", seed: 8, backend: "cpu", train: { batchSize: 4 } });
-  pub = lab.publicModel();
+  pub = await lab.publicModel();
   await pub.train({ steps: 10 });
   math = await baselines.denseExpert(lab, pub, "math", { steps: 4 });
 });

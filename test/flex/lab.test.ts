@@ -21,7 +21,7 @@ const EVAL = { maxWindows: 6, batchSize: 6 };
 
 before(async () => {
   lab = await flex.lab({ preset: "tiny", seed: 3, backend: "cpu", train: { batchSize: 4 } });
-  pub = lab.publicModel();
+  pub = await lab.publicModel();
   await pub.train({ steps: 30 });
   math = lab.owner("math", { from: pub, docs: 50 });
   code = lab.owner("code", { from: pub, docs: 50 });
@@ -33,7 +33,7 @@ before(async () => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("public training is stepwise: two calls continue one run and return plain records", async () => {
-  const p = lab.publicModel({ seed: 9 });
+  const p = await lab.publicModel({ seed: 9 });
   const a = await p.train({ steps: 3 });
   const b = await p.train({ steps: 2 });
   assert.equal(a.steps, 3);
@@ -116,6 +116,12 @@ test("router tuning returns a new model marked approximate; the input is untouch
   // Experts and trunk are unchanged by tuning.
   assert.equal(tensorHash(tuned.params.layers[1].experts[1].gate), tensorHash(merged.params.layers[1].experts[1].gate));
   assert.equal(tuned.tuning!.record.steps, 3);
+  // It read public text the public model never trained on (the valid split), unless told otherwise.
+  assert.deepEqual(tuned.provenance.tunedOn, ["public (valid)", "proxy:math (valid)", "proxy:code (valid)"]);
+  const sel = await flex.selectProxies(lab, ["math"], 3);
+  const validIds = new Set(lab.data.corpus.documents({ domain: "public", split: "valid" }).map((d) => d.id));
+  assert.ok(sel.proxies.math.every((id) => validIds.has(id)));
+  await assert.rejects(flex.tuneRouter(merged, lab, { steps: 1, split: "test" as never }), /split must be "train" or "valid".*the test split is for evaluation only/);
 });
 
 test("owners save and merge from directories; resuming checks the domain", async () => {
@@ -146,7 +152,7 @@ test("bad input: clear errors, nothing lost", async () => {
   await assert.rejects(() => merged.evaluate({ domains: [] }), /no domains given/);
   await assert.rejects(() => merged.evaluate({ domains: ["cooking"] }), /Unknown domain/);
   // Owners of another public model cannot be merged.
-  const pub2 = lab.publicModel({ seed: 1234 });
+  const pub2 = await lab.publicModel({ seed: 1234 });
   const stranger = lab.owner("news", { from: pub2, docs: 20 });
   await stranger.train({ steps: 1 });
   await assert.rejects(() => flex.merge(pub, [math, stranger]), /Owner "news" has a different shared trunk: tensor model\.embed_tokens\.weight/);

@@ -16,8 +16,8 @@ let math: OwnerExpert;
 let code: OwnerExpert;
 
 before(async () => {
-  lab = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 } });
-  pub = lab.publicModel();
+  lab = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 }, recipe: "paper" });
+  pub = await lab.publicModel();
   await pub.train({ steps: 20 });
   math = lab.owner("math", { from: pub, docs: 40, bias: -3, calibration: 1 });
   code = lab.owner("code", { from: pub, docs: 40, bias: -3, calibration: 0.5 });
@@ -75,10 +75,10 @@ test("calibration rejects nonsense", () => {
 
 test("named recipes: owners and merges take their defaults from the lab's recipe; unknown names are refused", async () => {
   assert.throws(() => flexRecipe("nope" as never), /Unknown recipe "nope". Recipes: paper, lab/);
-  const labRecipe = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 }, recipe: "lab" });
+  const labRecipe = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 } }); // the default recipe
   assert.equal(lab.recipe.name, "paper");
   assert.equal(labRecipe.recipe.name, "lab");
-  const p = labRecipe.publicModel();
+  const p = await labRecipe.publicModel();
   try {
     const o = labRecipe.owner("math", { from: p, docs: 20 });
     assert.equal(o.biasInit, FLEX_RECIPES.lab.owner.bias);

@@ -7,7 +7,7 @@ let lab: Lab;
 let pub: PublicModel;
 before(async () => {
   lab = await flex.lab({ preset: "tiny", seed: 2, backend: "cpu" });
-  pub = lab.publicModel();
+  pub = await lab.publicModel();
 });
 
 test("worksheets parse into question/answer pairs", () => {

@@ -23,7 +23,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flex-inspect-"));
 
 before(async () => {
   lab = await flex.lab({ preset: "tiny", seed: 5, backend: "cpu", train: { batchSize: 2 } });
-  pub = lab.publicModel();
+  pub = await lab.publicModel();
   await pub.train({ steps: 6 });
   owners = [];
   for (const d of ["math", "code"]) {

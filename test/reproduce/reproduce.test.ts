@@ -213,7 +213,7 @@ test("batched extraction sampling draws exactly what FlexModel.generate draws fo
   // The reference: one generate() call per (prefix, seed) with the paper's sampling. The batched
   // sampler must give the same tokens (same logits up to float rounding, same Rng stream per row).
   const lab = await flex.lab({ preset: "tiny", seed: 3, backend: "wasm" });
-  const pub = lab.publicModel();
+  const pub = await lab.publicModel();
   await pub.train({ steps: 3 });
   const m = pub.model();
   const tok = lab.data.tokenizer;
@@ -231,7 +231,7 @@ test("batched extraction sampling draws exactly what FlexModel.generate draws fo
 
 test("task scorers: the model's scorer matches a direct log-softmax; BTM of one model and a soup of two copies equal the model", async () => {
   const lab = await flex.lab({ preset: "tiny", seed: 6, backend: "wasm" });
-  const pub = lab.publicModel();
+  const pub = await lab.publicModel();
   await pub.train({ steps: 3 });
   const m = pub.model();
   const context = [5, 9, 100, 7], options = [[3, 2], [11], [40, 8]];

@@ -7,7 +7,7 @@ import type { ParsedArgs } from "../args";
 import type { CliIO, Command } from "../registry";
 import { domainsFlag, intFlag, outFlag, presetFlag, Preset, studyFlags, withInterrupt } from "../run-helpers";
 
-/** Step budgets per preset. cpu: about an hour on a 2-core laptop with every row. */
+/** Step budgets per preset (`public`: only when the public model starts from scratch). cpu: about an hour on a 2-core laptop with every row. */
 const DEFAULT_STEPS: Record<Preset, { public: number; expert: number; rt: number; btx: number; evalWindows: number }> = {
   tiny: { public: 20, expert: 8, rt: 4, btx: 4, evalWindows: 4 },
   cpu: { public: 150, expert: 60, rt: 30, btx: 30, evalWindows: 16 },
@@ -25,7 +25,9 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       preset,
       seed: (args.flags.seed as number | undefined) ?? 0,
       domains,
-      publicSteps: intFlag(args.flags["public-steps"], "public-steps", 1) ?? d.public,
+      publicFrom: args.flags.public as "shipped" | "scratch" | undefined,
+      publicSteps: intFlag(args.flags["public-steps"], "public-steps"),
+      scratchSteps: d.public,
       expertSteps: intFlag(args.flags["expert-steps"], "expert-steps", 1) ?? d.expert,
       rtSteps: intFlag(args.flags["rt-steps"], "rt-steps") ?? d.rt,
       btxSteps: intFlag(args.flags["btx-steps"], "btx-steps") ?? d.btx,
@@ -47,13 +49,14 @@ export const command: Command = {
   name: "compare",
   summary: "Compare FlexOlmo with the paper's baselines and ablations (one perplexity table)",
   description:
-    "Trains a public model, one dense expert and one FlexOlmo owner per domain (same steps, same batches), builds every baseline " +
+    "Starts from the shipped public model (or trains one from scratch), trains one dense expert and one FlexOlmo owner per domain (same steps, same batches), builds every baseline " +
     "(model soups, BTM, prompt routing, BTX, unrestricted MoE FLOP- and data-matched) and ablation (no bias, random init, " +
     "public-model init, no coordination, router tuning), and evaluates all of them on the same windows.",
   positionals: [],
   flags: [
     studyFlags.preset(),
     studyFlags.domains("closed"),
+    studyFlags.publicFrom(),
     studyFlags.publicSteps(),
     { name: "expert-steps", type: "int", metavar: "N", help: "steps per dense expert and per FlexOlmo owner (preset default)" },
     { name: "rt-steps", type: "int", metavar: "N", help: "router-tuning steps for FlexOlmo (RT); 0 = no RT row (preset default)" },

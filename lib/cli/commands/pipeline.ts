@@ -6,7 +6,10 @@ import type { ParsedArgs } from "../args";
 import type { CliIO, Command } from "../registry";
 import { domainsFlag, intFlag, outFlag, presetFlag, Preset, studyFlags, withInterrupt } from "../run-helpers";
 
-/** Step budgets per preset: the quickstart finishes in minutes on a 2-core laptop at "cpu". */
+/**
+ * Step budgets per preset: the quickstart finishes in minutes on a 2-core laptop at "cpu", where it
+ * starts from the shipped public model (`public` is then the budget for `--public scratch` only).
+ */
 const DEFAULT_STEPS: Record<Preset, { public: number; owner: number; router: number; evalWindows: number }> = {
   tiny: { public: 30, owner: 20, router: 10, evalWindows: 4 },
   cpu: { public: 200, owner: 100, router: 30, evalWindows: 16 },
@@ -23,7 +26,9 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     const r = await runPipeline({
       preset,
       domains,
-      publicSteps: intFlag(args.flags["public-steps"], "public-steps") ?? d.public,
+      publicFrom: args.flags.public as "shipped" | "scratch" | undefined,
+      publicSteps: intFlag(args.flags["public-steps"], "public-steps"),
+      scratchSteps: d.public,
       ownerSteps: intFlag(args.flags["owner-steps"], "owner-steps") ?? d.owner,
       routerSteps: intFlag(args.flags["router-steps"], "router-steps") ?? d.router,
       k: k === 0 ? undefined : k,
@@ -43,12 +48,13 @@ export const command: Command = {
   name: "pipeline",
   summary: "Run the whole FlexOlmo pipeline on the shipped corpus (public model → owners → merge → opt-out)",
   description:
-    "Trains a dense public model, one coordinated owner expert per domain, merges them, optionally tunes the router, " +
+    "Starts from the shipped public model (or trains one from scratch), trains one coordinated owner expert per domain, merges them, optionally tunes the router, " +
     "and evaluates the public model, the merged model and the merged model without each expert. Writes checkpoints, results.json and summary.md.",
   positionals: [],
   flags: [
     studyFlags.preset(),
     studyFlags.domains("owner"),
+    studyFlags.publicFrom(),
     studyFlags.publicSteps(),
     { name: "owner-steps", type: "int", metavar: "N", help: "training steps per owner (preset default)" },
     { name: "router-steps", type: "int", metavar: "N", help: "router-tuning steps after the merge; 0 = none (preset default)" },
@@ -58,7 +64,7 @@ export const command: Command = {
     studyFlags.evalWindows(),
     studyFlags.out("pipeline"),
   ],
-  examples: ["flexolmo pipeline --preset cpu", "flexolmo pipeline --preset tiny --domains math --out /tmp/run"],
+  examples: ["flexolmo pipeline --preset cpu", "flexolmo pipeline --recipe paper --seed 1", "flexolmo pipeline --public scratch --public-steps 300", "flexolmo pipeline --preset tiny --domains math --out /tmp/run"],
   needsBackend: true,
   run,
 };

@@ -25,7 +25,7 @@ import type { EvalResult, GenerateResult } from "../results";
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-/** Anything that is, or can give, a FlexModel: a FlexModel, `lab.publicModel()`, a dense expert, an owner. */
+/** Anything that is, or can give, a FlexModel: a FlexModel, the public model, a dense expert, an owner. */
 export type ModelSource = FlexModel | { model(): FlexModel };
 
 /** The FlexModel behind a source (for trainable objects: a view over their live weights). */

@@ -27,7 +27,11 @@ export interface StudyOptions {
   seed: number;
   /** Closed domains (one dense expert and one owner each). */
   domains: string[];
-  publicSteps: number;
+  /** The public model: the shipped one where it fits the preset (default), or "scratch". */
+  publicFrom?: "shipped" | "scratch";
+  /** Public-model steps in this run (default: 0 on the shipped model, `scratchSteps` from scratch). */
+  publicSteps?: number;
+  scratchSteps: number;
   /** Steps per dense expert AND per FlexOlmo owner (the comparison needs them equal). */
   expertSteps: number;
   /** Router-tuning steps for "FlexOlmo (RT)" (0: no RT row). */
@@ -79,8 +83,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     return r;
   };
   const signal = o.signal;
-  const pub = lab.publicModel();
-  await timed(`public model (${o.publicSteps} steps)`, () => pub.train({ steps: o.publicSteps, signal }));
+  const pub = await lab.publicModel({ from: o.publicFrom });
+  const publicSteps = o.publicSteps ?? (pub.pretrained ? 0 : o.scratchSteps);
+  if (pub.pretrained) log(`public model: ${pub.pretrained.shipped ? "the shipped one" : pub.pretrained.from} (${pub.pretrained.steps} steps)`);
+  if (publicSteps > 0) await timed(`public model (${publicSteps} steps)`, () => pub.train({ steps: publicSteps, signal }));
   const dense: DenseExpert[] = [];
   for (const d of o.domains) dense.push(await timed(`dense expert ${d} (${o.expertSteps} steps)`, () => denseExpert(lab, pub, d).then(async (e) => (await e.train({ steps: o.expertSteps, signal }), e))));
   const members = [pub, ...dense];

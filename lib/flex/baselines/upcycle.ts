@@ -54,7 +54,7 @@ interface Upcycled {
 
 /** The FFN-stacked model: experts [public, d_1..d_n], router rows from domain embeddings, zero bias. */
 async function upcycle(pub: PublicModel, experts: readonly ModelSource[], trunk: TrunkChoice, opts: UpcycleOptions, who: string): Promise<Upcycled> {
-  if (!(pub instanceof PublicModel)) throw new Error(`${who}: the first argument must be the public model (lab.publicModel()).`);
+  if (!(pub instanceof PublicModel)) throw new Error(`${who}: the first argument must be the public model (await lab.publicModel()).`);
   if (!Array.isArray(experts) || experts.length === 0) throw new Error(`${who}: pass at least one dense expert, e.g. ${who}(pub, [math, code]).`);
   if (trunk !== "public" && trunk !== "average") throw new Error(`${who}: trunk must be "public" or "average" (got ${JSON.stringify(trunk)}).`);
   const lab = pub.lab;
