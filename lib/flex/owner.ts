@@ -14,8 +14,8 @@ import type { ModelParams } from "../model/params";
 import { paramEntries } from "../model/params";
 import { ownerTraining } from "../train/config";
 import { ownerExpertSpec, ownerRouterSpec } from "../train/freeze";
-import type { StepsOptions } from "../train/trainer";
-import { resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
+import { disposeTrainerState, type StepsOptions } from "../train/trainer";
+import { companionFromCheckpoint, resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
 import { loadCheckpoint } from "../io/checkpoint";
 import { sha256u32 } from "../util/hash";
 import type { DataCard } from "./cards";
@@ -182,6 +182,9 @@ export class OwnerExpert {
     if (prov.publicTrunk !== this.publicTrunk) fail("it was trained from a different public model (trunk fingerprints differ).");
     const diffs = archDiffs(ck.config, this.config);
     if (diffs.length) fail(`its architecture differs (${diffs.join(", ")}).`);
+    const cal = companionFromCheckpoint(ck, "calibration");
+    if (cal && this.calibrationSession) this.calibrationSession.restore(cal);
+    else if (cal) disposeTrainerState(cal.state); // saved with calibration, resumed without: nothing to continue
     const r = trainerFromCheckpoint(ck);
     if (r) this.session.restore(r);
     return ck.params;
@@ -296,16 +299,22 @@ export class OwnerExpert {
   }
 
   /**
-   * Save the owner's artefact (and its optimizer state, so `lab.owner(d, { from, resume: dir })` continues exactly).
-   * NOTE: with `calibration`, the calibration optimizer's moments are not saved: a resumed owner's
-   * calibration restarts its moments (the weights are exact; further training is close, not bit-equal).
+   * Save the owner's artefact and its optimizer state — the router calibration's too — so that
+   * `lab.owner(d, { from, resume: dir })` continues exactly, bit for bit.
    */
   async save(dir: string): Promise<void> {
-    await this.session.save(dir, this.config, this.params, {
-      dataCards: { public: null, [this.name]: this.card() },
-      provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit, calibration: this.calibration },
-      step: this.step,
-    });
+    await this.session.save(
+      dir,
+      this.config,
+      this.params,
+      {
+        dataCards: { public: null, [this.name]: this.card() },
+        provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit, calibration: this.calibration },
+        step: this.step,
+      },
+      false,
+      this.calibrationSession ? { calibration: this.calibrationSession } : {},
+    );
   }
 
   dispose(): void {

@@ -165,14 +165,34 @@ export class TrainingSession {
   /**
    * Save weights plus the optimizer state, schedule and batch position, so training can resume exactly.
    * `weightsOnly` leaves the optimizer state out (a third of the size; loading it starts a new run).
+   * `companions`: other sessions over the same weights (an owner's router calibration) whose state is
+   * saved beside this one, under `<key>/` in optimizer.safetensors; `companionFromCheckpoint` reads it.
    */
-  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput, weightsOnly = false): Promise<void> {
+  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput, weightsOnly = false, companions: Record<string, TrainingSession> = {}): Promise<void> {
+    // A resumed session that has not trained yet still holds its state: open it so the save keeps it.
+    if (!weightsOnly && this.resume) await this.open();
     const st = weightsOnly ? undefined : this.trainer?.state();
     const parts = trainerToCheckpoint(st);
+    const extra: Record<string, TrainerState> = {};
+    if (st) for (const [key, c] of Object.entries(companions)) {
+      if (c.resume) await c.open();
+      const cs = c.trainer?.state();
+      if (cs) extra[key] = cs;
+    }
     try {
-      await saveCheckpoint(dir, { config, params, optimizer: parts.optimizer, sidecar: { ...sidecar, metadata: { ...sidecar.metadata, ...parts.metadata } } });
+      const tensors = { ...parts.optimizer?.tensors };
+      const meta: Record<string, unknown> = {};
+      for (const [key, cs] of Object.entries(extra)) {
+        const cp = trainerToCheckpoint(cs);
+        for (const [name, t] of Object.entries(cp.optimizer!.tensors)) tensors[`${key}/${name}`] = t;
+        meta[key] = { step: cs.step, trainer: cp.metadata.trainer };
+      }
+      const optimizer = parts.optimizer ? { step: parts.optimizer.step, tensors } : undefined;
+      const metadata = { ...sidecar.metadata, ...parts.metadata, ...(Object.keys(meta).length ? { companions: meta } : {}) };
+      await saveCheckpoint(dir, { config, params, optimizer, sidecar: { ...sidecar, metadata } });
     } finally {
       if (st) disposeTrainerState(st);
+      Object.values(extra).forEach(disposeTrainerState);
     }
   }
 
@@ -216,4 +236,26 @@ export function trainerFromCheckpoint(ck: { optimizer?: { step: number; tensors:
   }
   const state: TrainerState = { version: 1, step: ck.optimizer.step, tokens: meta.tokens, trainable: meta.trainable, moments, batches: meta.batches, trainConfig: meta.trainConfig, ...(meta.schedule ? { schedule: meta.schedule } : {}) };
   return { state, tokensSeen: meta.tokens };
+}
+
+/**
+ * A companion session's resume point saved by `save(…, companions)` under `key`, or undefined. Its
+ * tensors are taken out of `ck.optimizer` (so `trainerFromCheckpoint` sees only the main state);
+ * without a saved companion state they are freed.
+ */
+export function companionFromCheckpoint(ck: { optimizer?: { step: number; tensors: Record<string, tf.Tensor> }; sidecar: { metadata: Record<string, unknown> } }, key: string): ResumePoint | undefined {
+  if (!ck.optimizer) return undefined;
+  const prefix = `${key}/`;
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const name of Object.keys(ck.optimizer.tensors)) {
+    if (!name.startsWith(prefix)) continue;
+    tensors[name.slice(prefix.length)] = ck.optimizer.tensors[name];
+    delete ck.optimizer.tensors[name];
+  }
+  const meta = (ck.sidecar.metadata?.companions as Record<string, { step: number; trainer: unknown }> | undefined)?.[key];
+  if (!meta) {
+    Object.values(tensors).forEach((t) => t.dispose());
+    return undefined;
+  }
+  return trainerFromCheckpoint({ optimizer: { step: meta.step, tensors }, sidecar: { metadata: { trainer: meta.trainer } } });
 }

@@ -2,8 +2,11 @@
  * Owner options beyond the paper: router calibration on public text (the lab recipe). The guarantees
  * FlexOlmo rests on must hold with it on: frozen parts bit-identical, and opt-out exact.
  */
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { flex, Lab, PublicModel, OwnerExpert } from "../../lib/flex";
 import { tensorHash } from "../../lib/flex/trunk";
@@ -66,6 +69,40 @@ test("with calibration on, opting out of an owner equals the merge without it, b
     disposeParams(merged.params);
     disposeParams(alone.params);
   }
+});
+
+test("a calibrated owner saved mid-run resumes bit for bit: the calibration's optimizer state is saved too", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flex-owner-resume-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const calibration of [1, 0.5]) {
+    const opts = { from: pub, docs: 40, bias: -3, calibration } as const;
+    const straight = lab.owner("code", opts);
+    await straight.train({ steps: 3, schedule: { steps: 5 } });
+    const calBefore = straight.calibrationSteps;
+    await straight.save(dir);
+    await straight.train({ steps: 2, schedule: "continue" });
+    const resumed = lab.owner("code", { ...opts, resume: dir });
+    await resumed.train({ steps: 0 });
+    assert.equal(resumed.calibrationSteps, calBefore, "the calibration step count comes back");
+    await resumed.train({ steps: 2, schedule: "continue" });
+    assert.equal(resumed.step, 5);
+    assert.equal(resumed.calibrationSteps, straight.calibrationSteps);
+    for (const [l, layer] of straight.params.layers.entries()) {
+      const other = resumed.params.layers[l];
+      assert.equal(tensorHash(other.router), tensorHash(layer.router), `calibration ${calibration}, layer ${l}: router rows`);
+      assert.equal(tensorHash(other.expertBias), tensorHash(layer.expertBias), `calibration ${calibration}, layer ${l}: bias`);
+      assert.equal(tensorHash(other.experts[1].up), tensorHash(layer.experts[1].up), `calibration ${calibration}, layer ${l}: owner FFN`);
+    }
+    straight.dispose();
+    resumed.dispose();
+  }
+  // Resumed without calibration, the saved calibration state is dropped, not leaked into the owner's optimizer.
+  const tensors = tf.memory().numTensors;
+  const plain = lab.owner("code", { from: pub, docs: 40, bias: -3, calibration: 0, resume: dir });
+  await plain.train({ steps: 0 });
+  assert.equal(plain.calibrationSteps, 0);
+  plain.dispose();
+  assert.equal(tf.memory().numTensors, tensors);
 });
 
 test("calibration rejects nonsense", () => {

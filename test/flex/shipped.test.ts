@@ -87,7 +87,12 @@ test("train-public is deterministic, saves weights only with its card, and loade
   assert.equal(pub.totalSteps, 6);
   await pub.save(path.join(tmp, "more")); // with optimizer state: resumes exactly, still 4 + 2
   pub.dispose();
-  const again = await lab.loadPublicModel(path.join(tmp, "more"));
+  // Saved again before any training, a resumed model keeps its optimizer state (it is not silently dropped).
+  const reopened = await lab.loadPublicModel(path.join(tmp, "more"));
+  await reopened.save(path.join(tmp, "again"));
+  reopened.dispose();
+  assert.equal((await readCheckpointInfo(path.join(tmp, "again"))).optimizer?.step, 2);
+  const again = await lab.loadPublicModel(path.join(tmp, "again"));
   await again.train({ steps: 0 });
   assert.deepEqual({ pretrained: again.pretrained?.steps, step: again.step, total: again.totalSteps }, { pretrained: 4, step: 2, total: 6 });
   again.dispose();
