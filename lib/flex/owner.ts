@@ -328,8 +328,11 @@ export class OwnerExpert {
 /** Read an owner's saved artefact (what `owner.save(dir)` wrote) for merging. */
 export async function loadOwnerArtifact(dir: string): Promise<OwnerArtifact & { card?: DataCard; publicTrunk?: string }> {
   const ck = await loadCheckpoint(dir);
+  // Merging needs the weights only: free the optimizer state (the owner's and its calibration's).
+  if (ck.optimizer) Object.values(ck.optimizer.tensors).forEach((t) => t.dispose());
   const prov = (ck.sidecar.provenance ?? {}) as { kind?: string; publicTrunk?: string };
   if (ck.config.experts.length !== 2) {
+    disposeParams(ck.params);
     throw new Error(`${dir} is not an owner artefact: it has ${ck.config.experts.length} experts (an owner saves a 2-expert model [public, owner]).`);
   }
   const name = ck.config.experts[1];

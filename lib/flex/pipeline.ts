@@ -8,6 +8,7 @@ import type { PresetName } from "../model/config";
 import { textTable } from "./results";
 import { lab as makeLab } from "./lab";
 import { merge } from "./merge";
+import { openPublicModel } from "./shipped";
 import { trainOwners } from "./train-owners";
 import type { RecipeName } from "./recipes";
 import { tasks as runToyTasks } from "./tasks";
@@ -111,12 +112,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     return r;
   };
 
-  const pub = await lab.publicModel({ from: o.publicFrom });
-  const publicSteps = o.publicSteps ?? (pub.pretrained ? 0 : o.scratchSteps);
-  const pubFrom = pub.pretrained ? `${pub.pretrained.shipped ? "shipped" : pub.pretrained.from} (${pub.pretrained.steps} steps)` : "scratch";
-  if (pub.pretrained) o.log(`public model: the ${pubFrom} pretrained model${publicSteps ? `, + ${publicSteps} steps` : ""}`);
-  else if (o.publicFrom === undefined) o.log(`public model: from scratch (${(await lab.whyNotShipped()) ?? "asked for"})`);
-  if (!pub.pretrained && publicSteps === 0) throw new Error("The public model starts from scratch here; give it --public-steps N > 0.");
+  const { pub, steps: publicSteps, description: publicModel } = await openPublicModel(lab, { from: o.publicFrom, steps: o.publicSteps, scratchSteps: o.scratchSteps, log: o.log });
   if (publicSteps > 0) await stage(`public model: ${publicSteps} steps on the public mix`, () => pub.train({ steps: publicSteps, signal: o.signal, onProgress: progress("public", publicSteps) }));
   if (!pub.pretrained?.shipped || publicSteps > 0) await pub.save(path.join(o.out, "public")); // the shipped one is already on disk
   const pubModel = pub.model();
@@ -156,7 +152,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     seed: o.seed,
     recipe: lab.recipe.name,
     backend: lab.backend.summary,
-    publicModel: pub.pretrained ? `${pubFrom}${publicSteps ? ` + ${publicSteps}` : ""}` : `scratch, ${publicSteps} steps`,
+    publicModel,
     domains: o.domains,
     k: merged.view.topK,
     seconds: (performance.now() - t0) / 1000,

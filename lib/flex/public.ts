@@ -114,7 +114,8 @@ export class PublicModel {
 
   /**
    * Save as a Hugging Face–layout checkpoint, optimizer state included so training can resume
-   * (`optimizer: false` saves the weights only; the step recorded is then `totalSteps`).
+   * (`optimizer: false` saves the weights only). The step recorded is `totalSteps`; with optimizer
+   * state, loading subtracts the optimizer's own step to recover the pretrained part.
    */
   async save(dir: string, opts: { optimizer?: boolean; provenance?: Record<string, unknown>; metadata?: Record<string, unknown> } = {}): Promise<void> {
     const weightsOnly = opts.optimizer === false;
@@ -125,7 +126,7 @@ export class PublicModel {
       {
         dataCards: { public: this.card() },
         provenance: opts.provenance ?? { kind: "public", trunk: this.trunkFingerprint(), preset: this.lab.preset, seed: this.lab.seed },
-        step: weightsOnly || this.pretrained ? this.totalSteps : this.step,
+        step: this.totalSteps,
         metadata: opts.metadata,
       },
       weightsOnly,

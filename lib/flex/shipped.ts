@@ -18,6 +18,7 @@ import { archDiffs, type PresetName } from "../model/config";
 import { gitCommit, packageRoot, packageVersion } from "../util/package";
 import type { LabContext } from "./context";
 import type { Lab } from "./lab";
+import type { PublicModel } from "./public";
 
 /** Where the shipped public model of a preset lives (it may not exist: only "cpu" ships one). */
 export function shippedPublicDir(preset: PresetName): string {
@@ -56,6 +57,33 @@ export async function whyNotShipped(lab: LabContext): Promise<string | undefined
   const diffs = archDiffs(info.config, lab.modelConfig);
   if (diffs.length) return `the lab's model differs from the shipped one (shipped vs lab): ${diffs.join(", ")}`;
   return undefined;
+}
+
+export interface OpenPublicOptions {
+  /** "shipped", "scratch", or undefined: shipped where it fits, else scratch. */
+  from?: "shipped" | "scratch";
+  /** Steps to train in this run (default: 0 on a pretrained model, `scratchSteps` from scratch). */
+  steps?: number;
+  scratchSteps: number;
+  log: (line: string) => void;
+}
+
+/**
+ * The public model a run starts from, as the pipeline and `flexolmo compare` share it: the shipped one
+ * or a fresh one, how many steps to train it here, and a one-line description for results. A fresh
+ * model with 0 steps is refused (an untrained public model would make every comparison meaningless).
+ */
+export async function openPublicModel(lab: Lab, o: OpenPublicOptions): Promise<{ pub: PublicModel; steps: number; description: string }> {
+  const pub = await lab.publicModel({ from: o.from });
+  const steps = o.steps ?? (pub.pretrained ? 0 : o.scratchSteps);
+  if (!pub.pretrained && steps === 0) {
+    pub.dispose();
+    throw new Error("The public model starts from scratch here; give it --public-steps N > 0.");
+  }
+  const source = pub.pretrained ? `${pub.pretrained.shipped ? "shipped" : pub.pretrained.from} (${pub.pretrained.steps} steps)` : "";
+  if (pub.pretrained) o.log(`public model: the ${source} pretrained model${steps ? `, + ${steps} steps` : ""}`);
+  else o.log(`public model: from scratch (${o.from === "scratch" ? "asked for" : await lab.whyNotShipped()})`);
+  return { pub, steps, description: pub.pretrained ? `${source}${steps ? ` + ${steps}` : ""}` : `scratch, ${steps} steps` };
 }
 
 export interface BuildPublicOptions {

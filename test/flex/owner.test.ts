@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { flex, Lab, PublicModel, OwnerExpert } from "../../lib/flex";
+import { loadOwnerArtifact } from "../../lib/flex/owner";
 import { tensorHash } from "../../lib/flex/trunk";
 import { disposeParams } from "../../lib/model/model";
 import { FLEX_RECIPES, flexRecipe } from "../../lib/flex/recipes";
@@ -96,6 +97,11 @@ test("a calibrated owner saved mid-run resumes bit for bit: the calibration's op
     straight.dispose();
     resumed.dispose();
   }
+  // Read for merging, a saved owner brings only its weights: the optimizer states are freed.
+  const before = tf.memory().numTensors;
+  const artefact = await loadOwnerArtifact(dir);
+  disposeParams(artefact.params);
+  assert.equal(tf.memory().numTensors, before);
   // Resumed without calibration, the saved calibration state is dropped, not leaked into the owner's optimizer.
   const tensors = tf.memory().numTensors;
   const plain = lab.owner("code", { from: pub, docs: 40, bias: -3, calibration: 0, resume: dir });

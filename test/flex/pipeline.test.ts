@@ -39,4 +39,7 @@ test("a public model the preset cannot have is a clear error, not a silent fallb
   const zero = await run(["pipeline", "--preset", "tiny", "--public", "scratch", "--public-steps", "0", "--out", path.join(tmp, "y"), "--backend", "cpu"]);
   assert.equal(zero.code, 1);
   assert.match(zero.err, /starts from scratch here; give it --public-steps N > 0/);
+  const compare = await run(["compare", "--preset", "tiny", "--public-steps", "0", "--out", path.join(tmp, "z"), "--backend", "cpu"]);
+  assert.equal(compare.code, 1);
+  assert.match(compare.err, /starts from scratch here; give it --public-steps N > 0/);
 });

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import type { PresetName } from "../../model/config";
 import { disposeParams } from "../../model/model";
 import { lab as makeLab } from "../lab";
+import { openPublicModel } from "../shipped";
 import type { FlexModel } from "../model";
 import { compare, type Comparable, type ComparisonResult } from "../compare";
 import { denseExpert, type DenseExpert } from "./dense";
@@ -83,9 +84,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     return r;
   };
   const signal = o.signal;
-  const pub = await lab.publicModel({ from: o.publicFrom });
-  const publicSteps = o.publicSteps ?? (pub.pretrained ? 0 : o.scratchSteps);
-  if (pub.pretrained) log(`public model: ${pub.pretrained.shipped ? "the shipped one" : pub.pretrained.from} (${pub.pretrained.steps} steps)`);
+  const { pub, steps: publicSteps } = await openPublicModel(lab, { from: o.publicFrom, steps: o.publicSteps, scratchSteps: o.scratchSteps, log });
   if (publicSteps > 0) await timed(`public model (${publicSteps} steps)`, () => pub.train({ steps: publicSteps, signal }));
   const dense: DenseExpert[] = [];
   for (const d of o.domains) dense.push(await timed(`dense expert ${d} (${o.expertSteps} steps)`, () => denseExpert(lab, pub, d).then(async (e) => (await e.train({ steps: o.expertSteps, signal }), e))));
