@@ -10,7 +10,7 @@
  * "a beats b" is decided per seed, then counted over seeds. The thresholds that a few qualitative
  * claims need are stated in the claim's own text.
  */
-import type { SeedResult, TableResult } from "./seed";
+import type { OptOutFigure, RoutingFigure, SeedResult, TableResult } from "./seed";
 import { meanSd, formatMeanSd } from "./stats";
 
 export type Verdict = "holds" | "fails" | "mixed";
@@ -70,14 +70,63 @@ function avgBetter(seeds: readonly SeedResult[], a: string, b: string): { verdic
   return { verdict: combine(vs), text: parts.join("; ") };
 }
 
+/**
+ * Share of (closed domain, layer) cells in which the domain's own expert gets the largest share of
+ * top-k slots among the OWNER experts (the public expert left out): how selective the routers are.
+ */
+export function ownExpertTop(x: Pick<RoutingFigure, "experts" | "domains" | "layers" | "fractions">): { top: number; cells: number } {
+  let top = 0, cells = 0;
+  x.domains.forEach((d, di) => {
+    const own = x.experts.indexOf(d);
+    if (d === "public" || own < 0) return;
+    x.layers.forEach((_, li) => {
+      cells++;
+      const shares = x.fractions[di][li];
+      if (x.experts.every((e, j) => j === own || e === "public" || shares[j] < shares[own])) top++;
+    });
+  });
+  return { top, cells };
+}
+
+/** Per removed expert that has its own column: is that column the one hit hardest? */
+export function hitsOwnHardest(x: Pick<OptOutFigure, "removed" | "domains" | "deltaPct">): { hardest: number; experts: number } {
+  const own = x.removed.filter((e) => x.domains.includes(e));
+  const hardest = own.filter((e) => {
+    const ri = x.removed.indexOf(e), di = x.domains.indexOf(e);
+    return x.deltaPct[ri].every((v, j) => j === di || v < x.deltaPct[ri][di]);
+  }).length;
+  return { hardest, experts: own.length };
+}
+
 /** The baselines that merge separately trained dense experts (the paper's "merging baselines"). */
 export const MERGING_BASELINES = ["soup-uniform", "soup-weighted", "btm", "prompt-routing", "btx"];
+
+/** The recipes the seeds ran beside the lab's ("flexolmo:<name>" rows). */
+function otherRecipes(seeds: readonly SeedResult[]): string[] {
+  return seeds[0].tables.table1.rows.map((r) => /^flexolmo:(.+)$/.exec(r.key)?.[1]).filter((x): x is string => !!x);
+}
 
 export function buildClaims(seeds: readonly SeedResult[]): Claim[] {
   if (seeds.length === 0) throw new Error("buildClaims: no seeds.");
   const claims: Claim[] = [];
   const add = (id: string, claim: string, paper: string, r: { verdict: Verdict; text: string }) => claims.push({ id, claim, paper, ours: r.text, verdict: r.verdict });
 
+  add("no-rt-vs-public", "FlexOlmo without router tuning already improves on the public model (lab recipe).", "Avg 36.9 → 46.7 (T1), 42.4 → 51.3 (T2).", avgBetter(seeds, "flexolmo", "public"));
+  for (const o of otherRecipes(seeds)) {
+    add(`no-rt-vs-public:${o}`, `The same with the ${o}'s recipe (no router calibration on public text, β₀ = −1, k = half the experts).`, "As above: the paper's own recipe.", avgBetter(seeds, `flexolmo:${o}`, "public"));
+  }
+  {
+    const parts: string[] = [];
+    const vs: Verdict[] = [];
+    for (const t of TABLES) {
+      const domains = seeds[0].tables[t].domains;
+      const improved = seeds.map((s) => domains.filter((d) => row(s.tables[t], "flexolmo").ppl[d] < row(s.tables[t], "public").ppl[d]).length);
+      const pubCost = seeds.map((s) => (100 * (row(s.tables[t], "flexolmo").ppl.public - row(s.tables[t], "public").ppl.public)) / row(s.tables[t], "public").ppl.public);
+      parts.push(`${NAMES[t]}: own domains improved ${improved.map((x) => `${x}/${domains.length}`).join(", ")} (per seed); public text ${ms(pubCost, 1)} % (> 0: worse)`);
+      vs.push(verdictOf(improved.map((x) => x === domains.length)));
+    }
+    add("no-rt-domains", "Without router tuning, the merged model (lab recipe) improves every closed domain over the public model.", "Table 1, no RT vs the public model: Math2 8.1 → 51.5, Code4 1.0 → 18.2 (task scores; MMLU, the educational proxy, 57.0 → 58.1).", { verdict: combine(vs), text: parts.join("; ") });
+  }
   add("rt-vs-public", "FlexOlmo (with RT) improves on the public model on average.", "Avg 36.9 → 47.8 (T1), 42.4 → 52.4 (T2); the abstract's '41 %' is not reproducible from the tables (docs/method.md §8.3).", avgBetter(seeds, "flexolmo-rt", "public"));
 
   {
@@ -148,23 +197,16 @@ export function buildClaims(seeds: readonly SeedResult[]): Claim[] {
   {
     const f = seeds.map((s) => s.figures.routing.flexolmo);
     const f0 = f[0];
-    const closed = f0.domains.filter((d) => d !== "public" && f0.experts.includes(d));
-    const ownMax = f.map((x) => {
-      let ok = 0, n = 0;
-      x.domains.forEach((d, di) => {
-        if (!closed.includes(d)) return;
-        const own = x.experts.indexOf(d);
-        x.layers.forEach((_, li) => {
-          n++;
-          const shares = x.fractions[di][li];
-          if (x.experts.every((e, j) => j === own || e === "public" || shares[j] < shares[own])) ok++;
-        });
-      });
-      return ok / n;
-    });
+    const share = (x: Pick<RoutingFigure, "experts" | "domains" | "layers" | "fractions">) => {
+      const o = ownExpertTop(x);
+      return o.top / Math.max(1, o.cells);
+    };
+    const t1 = seeds.map((s) => share(s.figures.table1.routing.flexolmo));
+    const t2 = f.map(share);
+    const t1Others = otherRecipes(seeds).map((o) => `; ${o} recipe: ${ms(seeds.map((s) => 100 * share(s.figures.table1.routing[`flexolmo:${o}`])), 0)} %`).join("");
     add("routing-own-expert", "Tokens of a domain are routed mostly to that domain's expert (Fig. 2).", "Qualitative (Fig. 2): math tokens → math expert, etc.", {
-      verdict: verdictOf(ownMax.map((x) => x > 0.5)),
-      text: `T2 FlexOlmo (no RT): the domain's own expert has the largest share among owner experts in ${ms(ownMax.map((x) => 100 * x), 0)} % of (domain, layer) cells (first, middle, last layer); verdict on 'most cells' (> 50 %)`,
+      verdict: combine([verdictOf(t1.map((x) => x > 0.5)), verdictOf(t2.map((x) => x > 0.5))]),
+      text: `FlexOlmo, lab recipe, no RT: the domain's own expert has the largest share among owner experts in ${ms(t1.map((x) => 100 * x), 0)} % of (domain, layer) cells in T1 (every layer; ≥ 75 % in ${agree(t1.map((x) => x >= 0.75))}${t1Others}) and ${ms(t2.map((x) => 100 * x), 0)} % in T2 (first, middle, last layer); verdict on 'most cells' (> 50 %) in both tables`,
     });
     const pubIdx = f0.experts.indexOf("public");
     const pubShare = f.map((x) => {
@@ -208,21 +250,26 @@ export function buildClaims(seeds: readonly SeedResult[]): Claim[] {
     const parts: string[] = [];
     const vs: Verdict[] = [];
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    for (const which of ["flexolmo", "rt"] as const) {
-      const o = seeds.map((s) => s.figures.optOut[which]);
-      const own = (x: (typeof o)[number]) => x.removed.filter((e) => x.domains.includes(e));
+    const figs: Array<[string, (s: SeedResult) => OptOutFigure]> = [
+      ["T1, no RT (exact opt-out)", (s) => s.figures.table1.optOut.flexolmo],
+      ["T2, no RT (exact opt-out)", (s) => s.figures.optOut.flexolmo],
+      ["T2, with RT (approximate opt-out)", (s) => s.figures.optOut.rt],
+    ];
+    for (const [name, get] of figs) {
+      const o = seeds.map(get);
+      const own = (x: OptOutFigure) => x.removed.filter((e) => x.domains.includes(e));
       const diag = o.map((x) => mean(own(x).map((e) => x.deltaPct[x.removed.indexOf(e)][x.domains.indexOf(e)])));
       const off = o.map((x) => mean(x.removed.flatMap((e, ri) => x.domains.filter((d) => d !== e).map((d) => x.deltaPct[ri][x.domains.indexOf(d)]))));
       // Share of removed experts whose own domain is the column hit hardest.
-      const hardest = o.map((x) => own(x).filter((e) => {
-        const ri = x.removed.indexOf(e), di = x.domains.indexOf(e);
-        return x.deltaPct[ri].every((v, j) => j === di || v < x.deltaPct[ri][di]);
-      }).length / Math.max(1, own(x).length));
+      const hardest = o.map((x) => {
+        const h = hitsOwnHardest(x);
+        return h.hardest / Math.max(1, h.experts);
+      });
       const ok = o.map((_, i) => diag[i] > off[i] && hardest[i] > 0.5);
-      parts.push(`${which === "rt" ? "with RT (approximate opt-out)" : "no RT (exact opt-out)"}: removing an expert raises its own domain's ppl by ${ms(diag, 1)} % and the other columns' by ${ms(off, 2)} % on average; its own domain is the column hit hardest for ${ms(hardest.map((x) => 100 * x), 0)} % of the experts`);
+      parts.push(`${name}: removing an expert raises its own domain's ppl by ${ms(diag, 1)} % and the other columns' by ${ms(off, 2)} % on average; its own domain is the column hit hardest for ${ms(hardest.map((x) => 100 * x), 0)} % of the experts (every expert in ${agree(hardest.map((x) => x === 1))})`);
       vs.push(verdictOf(ok));
     }
-    add("opt-out", "Removing an expert mainly hurts its own domain; other domains barely change (Fig. 4). We test: the own-domain Δ exceeds the mean Δ elsewhere, and the own domain is hit hardest for most experts.", "Fig. 4: large drop on the removed expert's domain, small elsewhere.", { verdict: combine(vs), text: `T2: ${parts.join("; ")}` });
+    add("opt-out", "Removing an expert mainly hurts its own domain; other domains barely change (Fig. 4). We test: the own-domain Δ exceeds the mean Δ elsewhere, and the own domain is hit hardest for most experts.", "Fig. 4: large drop on the removed expert's domain, small elsewhere.", { verdict: combine(vs), text: `lab recipe; ${parts.join("; ")}` });
   }
 
   // ---- Router geometry

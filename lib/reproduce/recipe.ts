@@ -7,25 +7,29 @@
  * is reused when its `recipeKey` matches.
  *
  * WHY a "study" model smaller than the `cpu` preset: one seed of the full study trains 1 public
- * model, 8 dense experts, 3 × 8 FlexOlmo owners (FlexOlmo, − no bias, − random init), 6 diagnostic
- * partial experts, and per table a BTX router, a router tuning and two unrestricted MoEs (the
+ * model, 8 dense experts, 4 × 8 FlexOlmo owners (the lab recipe's FlexOlmo, − no bias, − random init,
+ * each with a router-only public step per owner step, and the paper recipe's FlexOlmo), 6 diagnostic
+ * partial experts, and per table a BTX router, two router tunings and two unrestricted MoEs (the
  * data-matched one over all eight domains alone trains 9 × the owner steps with 5 of 9 experts
  * active), then scores ~20 rows per table, ensembles included. At the `cpu` preset (d = 128,
  * T = 128, batch 16: ~1.3 s per training step on one wasm core) that is hours per seed; the
  * issue's budget is 60 minutes for three seeds on 2 cores. The study model keeps the `cpu`
- * preset's depth (4 layers, so Fig. 2 has a first, middle and last layer), vocabulary and FFN ratio,
+ * preset's depth (4 layers, so Fig. 2 has a first, a middle and a last layer), vocabulary and FFN ratio,
  * and halves the width and the context: ~0.07 s per dense step of 512 tokens.
  *
- * Measured on this machine (2 cores, idle; wasm with matMul on the native OpenBLAS kernel of
- * lib/ops/blas.ts, 2 threads): the quick recipe 7.3 min; one seed of the study recipe 15.6 min, so
- * ~47 min for three. The largest parts: Table 2's two unrestricted MoEs (3.4 min per seed), the 24
- * owners (2.7 min) and Table 2's evaluation (2.1 min); docs/results.md lists every part. WITHOUT the
- * native BLAS (XNNPACK fallback: no compiler or no libopenblas at install) a training step is 2.1×
- * slower (0.157 vs 0.075 s, measured), so the study would take ~1.5–2 h (extrapolated, not run): run `--seeds 1` per sitting (seed
+ * Measured on this machine (2 cores; wasm with matMul on the native OpenBLAS kernel of
+ * lib/ops/blas.ts, 2 threads): before the lab recipe's rows, one seed took 14.9 min idle (44.7 min for
+ * three). With them (32 owners, 24 of them calibrated, and the paper recipe's rows beside) three seeds
+ * took 85.2 min while two other jobs shared the cores (seeds 33.5, 25.2, 26.5 min; the public-model phase
+ * ran 1.5× its idle time), so an idle run is expected near 60 min but has not been re-measured. The
+ * largest parts: Table 2's evaluation and its two unrestricted MoEs, then the owners; docs/results.md
+ * lists every part. WITHOUT the native BLAS (XNNPACK fallback: no compiler or no libopenblas at install) a training step is 2.1×
+ * slower (0.157 vs 0.075 s, measured), so the study would take ~2 h (extrapolated, not run): run `--seeds 1` per sitting (seed
  * files are reused) or `--quick`. When other jobs share the cores, everything is 2–4× slower.
  */
 import type { ModelConfig, PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
+import { FLEX_RECIPES, type RecipeName as FlexRecipeName } from "../flex/recipes";
 
 export type RecipeName = "study" | "quick" | "tiny" | "gpu";
 
@@ -53,6 +57,12 @@ export interface Recipe {
   table1: string[];
   table2: string[];
   publicSteps: number;
+  /**
+   * FlexOlmo recipes run beside the lab's (lib/flex/recipes.ts). The lab recipe is the main one: its
+   * rows "FlexOlmo, lab recipe", its router tuning, the ablations (bias, init, coordination) and the
+   * figures. Each recipe named here adds its own FlexOlmo rows, with and without router tuning.
+   */
+  otherFlexRecipes: FlexRecipeName[];
   /** Steps per dense expert AND per FlexOlmo owner (the comparison needs them equal). */
   expertSteps: number;
   /** Router-tuning steps (FlexOlmo RT) and BTX router steps, per table. */
@@ -97,6 +107,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
     seeds: [0, 1, 2], // the issue's minimum for mean ± sd
     table1: TABLE1,
     table2: TABLE2,
+    otherFlexRecipes: ["paper"], // the paper's recipe beside the lab's: at this scale it loses to its public model (docs/recipes.md), and the report shows by how much
     publicSteps: 1500, // 0.77 M tokens, ~¾ of an epoch of the public split; ~1.6 min on one wasm core
     expertSteps: 100, // 51 k tokens per dense expert / owner: 10 warm-up steps, then a full cosine decay. The budget's main lever (~5 s per seed per step)
     rtSteps: 50, // router tuning trains only the router rows and biases: a short run converges
@@ -118,6 +129,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
     seeds: [0],
     table1: TABLE1,
     table2: TABLE2,
+    otherFlexRecipes: ["paper"],
     publicSteps: 500,
     expertSteps: 40,
     rtSteps: 30,
@@ -139,6 +151,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
     seeds: [0, 1], // two seeds so that sd and the per-seed claims are exercised
     table1: TABLE1,
     table2: ["news", "code", "educational", "math"], // Table 1's domains plus one: Table 2 is still a strict superset
+    otherFlexRecipes: ["paper"], // every code path
     publicSteps: 4,
     expertSteps: 2,
     rtSteps: 2,
@@ -161,6 +174,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
     seeds: [0, 1, 2],
     table1: TABLE1,
     table2: TABLE2,
+    otherFlexRecipes: ["paper"],
     publicSteps: 2000,
     expertSteps: 500,
     rtSteps: 200,
@@ -210,6 +224,9 @@ export function checkRecipe(r: Recipe): void {
   posInt("taskItems", r.taskItems);
   for (const [k, v] of Object.entries(r.privacy)) posInt(`privacy.${k}`, v);
   if (!(r.warmupFraction >= 0 && r.warmupFraction < 1)) problems.push(`warmupFraction must be in [0, 1) (got ${r.warmupFraction})`);
+  const others = Object.keys(FLEX_RECIPES).filter((n) => n !== "lab");
+  for (const f of r.otherFlexRecipes) if (!others.includes(f)) problems.push(`otherFlexRecipes: "${f}" is not a recipe to run beside the lab's (choose from: ${others.join(", ")})`);
+  if (new Set(r.otherFlexRecipes).size !== r.otherFlexRecipes.length) problems.push("otherFlexRecipes must be distinct");
   if (r.seeds.length === 0) problems.push("seeds: give at least one seed");
   if (new Set(r.seeds).size !== r.seeds.length) problems.push(`seeds must be distinct (got ${r.seeds.join(", ")})`);
   for (const s of r.seeds) if (!Number.isInteger(s) || s < 0) problems.push(`seeds must be integers ≥ 0 (got ${s})`);

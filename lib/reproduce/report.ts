@@ -8,7 +8,8 @@ import { figureToSvg } from "../display/svg";
 import { domainShareChart, geometryChart, optOutChart, qualityVsKChart, similarityChart } from "../inspect/charts";
 import type { Recipe } from "./recipe";
 import { MODEL_PRESETS } from "../model/config";
-import type { RowResult, SeedResult, TableResult } from "./seed";
+import type { OptOutFigure, RoutingFigure, RowResult, SeedResult, TableResult } from "./seed";
+import { FLEX_RECIPES } from "../flex/recipes";
 import { buildClaims, type Claim } from "./claims";
 import { formatMeanSd, meanNested, meanSd, relImprovement, type MeanSd, type Nested } from "./stats";
 import { LIKELY_REASONS } from "./reasons";
@@ -51,6 +52,26 @@ export interface PooledTable {
   budgets: TableResult["budgets"];
 }
 
+export interface PooledRouting {
+  experts: string[];
+  k: number;
+  layers: number[];
+  domains: string[];
+  /** [domain][layer][expert] share of top-k slots, mean over seeds. */
+  fractions: Nested;
+}
+
+export interface PooledOptOut {
+  removed: string[];
+  domains: string[];
+  deltaPct: Nested;
+  guarantee: string;
+}
+
+const poolRouting = (rs: readonly RoutingFigure[]): PooledRouting => ({ experts: rs[0].experts, k: rs[0].k, layers: rs[0].layers, domains: rs[0].domains, fractions: meanNested(rs.map((r) => r.fractions)) });
+const poolOptOut = (os: readonly OptOutFigure[]): PooledOptOut => ({ removed: os[0].removed, domains: os[0].domains, deltaPct: meanNested(os.map((o) => o.deltaPct)), guarantee: os[0].guarantee });
+const poolEach = <F, P>(figs: ReadonlyArray<Record<string, F>>, pool: (xs: F[]) => P): Record<string, P> => Object.fromEntries(Object.keys(figs[0]).map((k) => [k, pool(figs.map((f) => f[k]))]));
+
 export interface Summary {
   recipe: Recipe;
   seeds: number[];
@@ -62,9 +83,12 @@ export interface Summary {
   parts: Record<string, MeanSd>;
   tables: { table1: PooledTable; table2: PooledTable };
   figures: {
-    routing: Record<"flexolmo" | "rt", { experts: string[]; k: number; layers: number[]; domains: string[]; fractions: Nested }>;
+    /** Table 2's models: "flexolmo" (lab recipe), "rt" (lab recipe, RT), "flexolmo:<recipe>" (each other recipe). */
+    routing: Record<string, PooledRouting>;
     qualityVsK: { ks: number[]; domains: string[]; ppl: Nested };
-    optOut: Record<"flexolmo" | "rt", { removed: string[]; domains: string[]; deltaPct: Nested; guarantee: string }>;
+    optOut: Record<"flexolmo" | "rt", PooledOptOut>;
+    /** Table 1's merged models without RT ("flexolmo", "flexolmo:<recipe>"), every layer. */
+    table1: { routing: Record<string, PooledRouting>; optOut: Record<string, PooledOptOut> };
     geometry: Record<"external" | "random", { experts: string[]; learned: Nested; init: Nested; meanOwnerCos: MeanSd; meanOwnerCosInit: number }>;
   };
   /** Per Table 1 domain and training variant: perplexity on the domain and on public, and the share of the dense expert's log-perplexity gain. */
@@ -158,15 +182,10 @@ export function summarise(recipe: Recipe, seeds: readonly SeedResult[], meta: Ru
     parts,
     tables: { table1: poolTable(seeds.map((s) => s.tables.table1)), table2: poolTable(seeds.map((s) => s.tables.table2)) },
     figures: {
-      routing: Object.fromEntries((["flexolmo", "rt"] as const).map((k) => {
-        const r0 = f0.routing[k];
-        return [k, { experts: r0.experts, k: r0.k, layers: r0.layers, domains: r0.domains, fractions: meanNested(seeds.map((s) => s.figures.routing[k].fractions)) }];
-      })) as Summary["figures"]["routing"],
+      routing: poolEach(seeds.map((s) => s.figures.routing), poolRouting),
       qualityVsK: { ks: f0.qualityVsK.ks, domains: f0.qualityVsK.domains, ppl: meanNested(seeds.map((s) => s.figures.qualityVsK.ppl)) },
-      optOut: Object.fromEntries((["flexolmo", "rt"] as const).map((k) => {
-        const o0 = f0.optOut[k];
-        return [k, { removed: o0.removed, domains: o0.domains, deltaPct: meanNested(seeds.map((s) => s.figures.optOut[k].deltaPct)), guarantee: o0.guarantee }];
-      })) as Summary["figures"]["optOut"],
+      optOut: poolEach(seeds.map((s) => s.figures.optOut), poolOptOut) as Summary["figures"]["optOut"],
+      table1: { routing: poolEach(seeds.map((s) => s.figures.table1.routing), poolRouting), optOut: poolEach(seeds.map((s) => s.figures.table1.optOut), poolOptOut) },
       geometry: { external: geo("external"), random: geo("random") },
     },
     privacy,
@@ -176,6 +195,15 @@ export function summarise(recipe: Recipe, seeds: readonly SeedResult[], meta: Ru
 
 // ---------------------------------------------------------------------------------------------
 // Figures
+
+/** The model behind a routing figure's key, in words. */
+function routingModelName(key: string): string {
+  if (key === "rt") return "FlexOlmo, lab recipe, with RT";
+  if (key === "flexolmo") return "FlexOlmo, lab recipe, no RT";
+  return `FlexOlmo, ${key.replace(/^flexolmo:/, "")} recipe, no RT`;
+}
+
+const fig2File = (key: string, layer: number) => `fig2-routing-${key.replace(/[^a-z0-9-]/gi, "-")}-layer${layer}.svg`;
 
 /** SVG files of the report, by file name. */
 export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<string, string> {
@@ -196,11 +224,11 @@ export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<
       }),
     );
   }
-  for (const which of ["flexolmo", "rt"] as const) {
+  for (const which of Object.keys(s.figures.routing)) {
     const r = s.figures.routing[which];
     const fr = r.fractions as number[][][];
     r.layers.forEach((l, li) => {
-      out[`fig2-routing-${which}-layer${l}.svg`] = figureToSvg(
+      out[fig2File(which, l)] = figureToSvg(
         domainShareChart({
           experts: r.experts,
           included: r.experts.map(() => true),
@@ -208,7 +236,7 @@ export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<
           layers: [l],
           fractions: fr.map((dl) => [dl[li]]),
           k: r.k,
-          title: `Fig. 2 analogue — FlexOlmo${which === "rt" ? " (RT)" : ", no RT"}, layer ${l}: share of top-${r.k} slots per expert (${over})`,
+          title: `Fig. 2 analogue — ${routingModelName(which)}, layer ${l}: share of top-${r.k} slots per expert (${over})`,
         }),
       );
     });
@@ -276,7 +304,7 @@ function mdTable(headers: string[], rows: string[][]): string {
 }
 
 function tableSection(title: string, t: PooledTable, s: Summary, figDir: string, key: string): string {
-  const bold = (r: PooledRow, x: string) => (r.key === "flexolmo-rt" ? `**${x}**` : x);
+  const bold = (r: PooledRow, x: string) => (r.key === "flexolmo" || r.key === "flexolmo-rt" ? `**${x}**` : x);
   const ppl = mdTable(
     ["model", ...t.columns, "avg", "Δ avg vs public", "opt-out"],
     t.rows.map((r) => [bold(r, r.label), ...t.columns.map((c) => fmtPpl(r.ppl[c])), bold(r, fmtPpl(r.avgPpl)), fmtPct(r.vsPublic) + " %", r.key === "public" || r.key.startsWith("dense:") ? "n/a" : r.optOut]),
@@ -289,7 +317,7 @@ function tableSection(title: string, t: PooledTable, s: Summary, figDir: string,
   return [
     `## ${title}`,
     "",
-    `Closed domains: ${t.domains.join(", ")} (+ public). Merged models use k = ${t.k} of ${t.domains.length + 1} experts. Test perplexity (lower is better), ${s.recipe.evalWindows} windows of ${s.recipe.train.seqLen ?? "?"} tokens per column, the same windows for every row; mean ± sd over ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}. "Δ avg vs public" = (public − model) / public of the average perplexity, per seed. "opt-out": whether removing one owner's contribution afterwards is exact (no remaining weight saw its data) or approximate (n/a: a single model).`,
+    `Closed domains: ${t.domains.join(", ")} (+ public). FlexOlmo with the lab recipe and its ablations use k = ${t.k} of ${t.domains.length + 1} experts${s.recipe.otherFlexRecipes.map((o) => `; the ${o} recipe's rows k = ${FLEX_RECIPES[o].k(t.domains.length)}`).join("")}; BTX k = ${Math.ceil((t.domains.length + 1) / 2)}. Test perplexity (lower is better), ${s.recipe.evalWindows} windows of ${s.recipe.train.seqLen ?? "?"} tokens per column, the same windows for every row; mean ± sd over ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}. "Δ avg vs public" = (public − model) / public of the average perplexity, per seed. "opt-out": whether removing one owner's contribution afterwards is exact (no remaining weight saw its data) or approximate (n/a: a single model).`,
     "",
     ppl,
     "",
@@ -313,7 +341,8 @@ export function renderMarkdown(s: Summary, figDir: string, opts: { reasons: bool
   const top = partRows[0];
   const claimRows = s.claims.map((c) => [c.claim, c.paper, c.ours, c.verdict === "holds" ? "✅ holds" : c.verdict === "fails" ? "❌ fails" : "➖ mixed"]);
   const failing = s.claims.filter((c) => c.verdict !== "holds");
-  const fig2 = (which: "flexolmo" | "rt") => s.figures.routing[which].layers.map((l) => `![Fig. 2, ${which}, layer ${l}](${figDir}/fig2-routing-${which}-layer${l}.svg)`).join("\n");
+  const fig2 = (which: string) => s.figures.routing[which].layers.map((l) => `![Fig. 2, ${routingModelName(which)}, layer ${l}](${figDir}/${fig2File(which, l)})`).join("\n");
+  const others = r.otherFlexRecipes;
   const ge = s.figures.geometry;
   const lines = [
     `# FlexOlmo at laptop scale: reproduction report (recipe "${r.name}")`,
@@ -332,16 +361,15 @@ export function renderMarkdown(s: Summary, figDir: string, opts: { reasons: bool
     "",
     "What is shared: every seed trains ONE public model, one dense expert per domain and one FlexOlmo owner per domain and variant; Table 1 reuses the Table 2 models of its three domains. BTX, router tuning and the unrestricted MoEs are trained per table.",
     "",
+    ...recipeSection(s),
     tableSection("Table 1 analogue (public + math + educational + code)", s.tables.table1, s, figDir, "table1"),
     tableSection("Table 2 analogue (all eight closed domains)", s.tables.table2, s, figDir, "table2"),
     "## Fig. 2 analogue: routing by domain",
     "",
-    `Share of each expert in the top-${s.figures.routing.flexolmo.k} slots of each evaluation domain's test tokens, in the first, middle and last layer (dashed: uniform routing k/E). Table 2 models.`,
+    `Share of each expert in the top-k slots of each evaluation domain's test tokens, in the first, middle and last layer (dashed: uniform routing k/E). Table 2 models: the lab recipe without and with router tuning (k = ${s.figures.routing.flexolmo.k})${others.map((o) => `, then the ${o} recipe (k = ${s.figures.routing[`flexolmo:${o}`].k})`).join("")}.`,
     "",
-    fig2("flexolmo"),
-    "",
-    fig2("rt"),
-    "",
+    ...Object.keys(s.figures.routing).flatMap((w) => [`**${routingModelName(w)}**`, "", fig2(w), ""]),
+    ...table1FigureSection(s),
     "## Fig. 3 analogue: quality vs number of active experts",
     "",
     `![Fig. 3](${figDir}/fig3-quality-vs-k.svg)`,
@@ -388,6 +416,46 @@ export function renderMarkdown(s: Summary, figDir: string, opts: { reasons: bool
   return lines.join("\n");
 }
 
+/** What the FlexOlmo rows are: the lab recipe (main rows, ablations, RT, figures) and each other recipe beside it. */
+function recipeSection(s: Summary): string[] {
+  const lab = FLEX_RECIPES.lab;
+  const t1 = s.tables.table1.domains.length, t2 = s.tables.table2.domains.length;
+  return [
+    "## FlexOlmo recipes in this report",
+    "",
+    `The rows "FlexOlmo, lab recipe", their router tuning, the ablations ("− no bias", "− random router init", "− no coordinated training") and the figures use the lab's recipe (lib/flex/recipes.ts; measurements in docs/recipes.md), which departs from the paper in three settings: ${lab.departures.join("; ")}. The ablations keep the calibration on, so each removes one thing.`,
+    ...s.recipe.otherFlexRecipes.map((o) => `- Beside it, "FlexOlmo, ${o} recipe" (no RT and with RT): ${FLEX_RECIPES[o].summary.replace(/^the paper: /, "")}; k = ${FLEX_RECIPES[o].k(t1)} of ${t1 + 1} in Table 1 and ${FLEX_RECIPES[o].k(t2)} of ${t2 + 1} in Table 2.`),
+    "",
+  ];
+}
+
+/** Table 1's selectivity (every layer) and opt-out, lab recipe beside each other recipe: mean over seeds. */
+function table1FigureSection(s: Summary): string[] {
+  const f = s.figures.table1;
+  const out: string[] = [
+    "### Table 1's merged models: selectivity and opt-out",
+    "",
+    `Cells: share of the domain's test tokens that send a top-k slot to the domain's OWN expert / to the public expert, per layer (mean of ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}). A selective merge sends each closed domain's tokens to its own owner and public tokens to the public expert.`,
+    "",
+  ];
+  for (const key of Object.keys(f.routing)) {
+    const r = f.routing[key];
+    const fr = r.fractions as number[][][];
+    const pub = r.experts.indexOf("public");
+    out.push(`**${routingModelName(key)}** (k = ${r.k})`, "", mdTable(["domain", ...r.layers.map((l) => `layer ${l}`)], r.domains.map((d, di) => {
+      const own = r.experts.indexOf(d);
+      return [d, ...r.layers.map((_, li) => `${own >= 0 && d !== "public" ? fr[di][li][own].toFixed(2) : "–"} / ${fr[di][li][pub].toFixed(2)}`)];
+    })), "");
+  }
+  out.push("Δ perplexity (%) on each column when one expert is removed (rows; exact opt-out, no RT):", "");
+  for (const key of Object.keys(f.optOut)) {
+    const o = f.optOut[key];
+    const d = o.deltaPct as number[][];
+    out.push(`**${routingModelName(key)}**`, "", mdTable(["removed", ...o.domains], o.removed.map((e, i) => [e, ...o.domains.map((_, j) => `${d[i][j] >= 0 ? "+" : ""}${d[i][j].toFixed(1)}`)])), "");
+  }
+  return out;
+}
+
 function fmtSeconds(m: MeanSd): string {
   return m.mean >= 120 ? `${(m.mean / 60).toFixed(1)} min` : `${m.mean.toFixed(1)} s`;
 }
@@ -411,6 +479,24 @@ function gainSection(s: Summary): string[] {
     `The public model continued on each Table 1 domain for ${s.recipe.expertSteps} steps on the dense expert's batches, with different parts trainable. Cells: test perplexity on the domain / on public; in brackets the share of the dense expert's log-perplexity gain on the domain. FlexOlmo owners may train only their FFN (plus router row and bias), so this bounds what coordinated training can capture here. (In OLMo-2 7B the FFNs hold ~60 % of the parameters; in this toy model ${ffnShare(s)}.)`,
     "",
     mdTable(["trainable", ...domains], variants.map((v) => [GAIN_LABELS[v] ?? v, ...domains.map((d) => `${fmtPpl(g[d][v].domain)} / ${fmtPpl(g[d][v].public)} (${fmtPct(g[d][v].shareOfDenseGain)} %)`)])),
+    "",
+    ...ffnBtmLine(s),
+  ];
+}
+
+/**
+ * How much of the gap between FlexOlmo (RT) and BTM is the dense experts' embedding and LM-head
+ * training: BTM over the FFN-only experts of the table above, beside BTM and FlexOlmo (Table 1).
+ */
+function ffnBtmLine(s: Summary): string[] {
+  const rows = s.tables.table1.rows;
+  const get = (k: string) => rows.find((r) => r.key === k);
+  const [bf, b, rt, flex] = [get("btm-ffn"), get("btm"), get("flexolmo-rt"), get("flexolmo")];
+  if (!bf || !b || !rt || !flex) return [];
+  const gap = rt.avgPpl.mean - b.avgPpl.mean; // > 0: BTM better
+  const closed = gap > 0 ? (100 * (bf.avgPpl.mean - b.avgPpl.mean)) / gap : NaN;
+  return [
+    `BTM over these FFN-only experts (Table 1, "BTM over FFN-only dense experts"): average perplexity ${fmtPpl(bf.avgPpl)}, against ${fmtPpl(b.avgPpl)} for BTM over full dense experts and ${fmtPpl(rt.avgPpl)} / ${fmtPpl(flex.avgPpl)} for FlexOlmo (lab recipe) with / without RT.${Number.isFinite(closed) ? ` Restricting BTM's experts to their FFNs, as FlexOlmo's owners are, takes away ${closed.toFixed(0)} % of BTM's lead over FlexOlmo (RT) (means over seeds).` : " FlexOlmo (RT) is not behind BTM here, so there is no gap to attribute."}`,
     "",
   ];
 }

@@ -3,11 +3,12 @@
  * figure analyses and the privacy test, and return plain numbers (the seed file's content).
  *
  * What is trained once per seed and shared by both tables (Table 1's domains ⊂ Table 2's):
- *   the public model; a dense expert per domain; a FlexOlmo owner per domain for each owner variant
- *   (FlexOlmo, − no bias, − random router init). Merges, soups and ensembles of a table use the
- *   subset of these that belongs to its domains.
+ *   the public model; a dense expert per domain; a FlexOlmo owner per domain for each owner variant:
+ *   the main recipe's (the lab's: FlexOlmo, − no bias, − random router init) and, beside it, each
+ *   recipe of `recipe.otherFlexRecipes` (the paper's: FlexOlmo only). Merges, soups and ensembles of
+ *   a table use the subset of these that belongs to its domains.
  * What is trained per table (its training depends on the domain set): the BTX router, the router
- * tuning (FlexOlmo RT) and the two unrestricted MoEs.
+ * tuning (FlexOlmo RT, per recipe) and the two unrestricted MoEs.
  *
  * Each training phase has its own LR schedule spanning exactly its steps (warm-up = the recipe's
  * fraction of them): every `train` call lays out its own schedule (lib/train/session.ts).
@@ -26,7 +27,7 @@ import { soup } from "../flex/baselines/soup";
 import { Btm, LikelihoodSoup, PromptRouting } from "../flex/baselines/ensembles";
 import { btx, naiveMerge } from "../flex/baselines/upcycle";
 import { unrestrictedBudget, unrestrictedMoE, type MoeBudget, type MoeMatch } from "../flex/baselines/moe";
-import { VARIANTS } from "../flex/baselines/variants";
+import { FLEX_RECIPES, type OwnerRecipe, type RecipeName as FlexRecipeName } from "../flex/recipes";
 import { ownerBatchSeed } from "../flex/owner";
 import { ownerTraining } from "../train/config";
 import { resumable, TrainingSession } from "../train/session";
@@ -48,24 +49,31 @@ export const ROW_LABELS: Record<string, string> = {
   "soup-uniform": "model soup (uniform)",
   "soup-weighted": "model soup (weighted)",
   btm: "BTM (top-2)",
+  "btm-ffn": "BTM over FFN-only dense experts (diagnostic)",
   "prompt-routing": "prompt routing",
   btx: "BTX",
-  flexolmo: "FlexOlmo, no RT",
+  flexolmo: "FlexOlmo, lab recipe, no RT",
   "no-bias": "− no bias",
   "random-init": "− random router init (no bias)",
   "no-coordination": "− no coordinated training",
-  "flexolmo-rt": "FlexOlmo (with RT)",
+  "flexolmo-rt": "FlexOlmo, lab recipe, with RT",
   "moe-flops": "unrestricted MoE, FLOP-matched",
   "moe-data": "unrestricted MoE, data-matched",
 };
 
-/** Row keys of a table over `domains`, in order. */
-export function rowKeys(domains: readonly string[]): string[] {
-  return ["public", ...domains.map((d) => `dense:${d}`), "soup-uniform", "soup-weighted", "btm", "prompt-routing", "btx", "flexolmo", "no-bias", "random-init", "no-coordination", "flexolmo-rt", "moe-flops", "moe-data"];
+/**
+ * Row keys of a table over `domains`, in order. The lab recipe's rows are "flexolmo", its ablations
+ * and "flexolmo-rt"; each other recipe adds "flexolmo:<name>" and "flexolmo-rt:<name>" before them.
+ * `diagnostics`: Table 1's "BTM over FFN-only dense experts" (the experts of the gain diagnostic).
+ */
+export function rowKeys(domains: readonly string[], others: readonly string[] = [], diagnostics = false): string[] {
+  return ["public", ...domains.map((d) => `dense:${d}`), "soup-uniform", "soup-weighted", "btm", ...(diagnostics ? ["btm-ffn"] : []), "prompt-routing", "btx", ...others.flatMap((o) => [`flexolmo:${o}`, `flexolmo-rt:${o}`]), "flexolmo", "no-bias", "random-init", "no-coordination", "flexolmo-rt", "moe-flops", "moe-data"];
 }
 
 export function rowLabel(key: string): string {
   if (key.startsWith("dense:")) return `dense expert: ${key.slice(6)}`;
+  const m = /^(flexolmo|flexolmo-rt):(.+)$/.exec(key);
+  if (m) return `FlexOlmo, ${m[2]} recipe, ${m[1] === "flexolmo" ? "no RT" : "with RT"}`;
   const l = ROW_LABELS[key];
   if (!l) throw new Error(`Unknown table row "${key}".`);
   return l;
@@ -110,6 +118,15 @@ export interface RoutingFigure {
   fractions: number[][][];
 }
 
+/** Fig. 4 data of one model: Δ perplexity % [removed][domain] when one expert is removed. */
+export interface OptOutFigure {
+  removed: string[];
+  domains: string[];
+  base: number[];
+  deltaPct: number[][];
+  guarantee: string;
+}
+
 export interface GeometryFigure {
   experts: string[];
   /** [layer][i][j] cosine of the learned router rows. */
@@ -132,12 +149,14 @@ export interface SeedResult {
   training: Record<string, { steps: number; first: number; last: number }>;
   tables: { table1: TableResult; table2: TableResult };
   figures: {
-    /** Fig. 2 on Table 2's models (no RT and RT). */
-    routing: { flexolmo: RoutingFigure; rt: RoutingFigure };
+    /** Fig. 2 on Table 2's models: "flexolmo" (lab recipe, no RT), "rt" (lab recipe, RT), "flexolmo:<recipe>" (each other recipe, no RT). */
+    routing: Record<string, RoutingFigure> & { flexolmo: RoutingFigure; rt: RoutingFigure };
     /** Fig. 3 on Table 2's FlexOlmo (no RT): [domain][k index] perplexity. */
     qualityVsK: { ks: number[]; domains: string[]; ppl: number[][] };
     /** Fig. 4 on Table 2's models: Δ perplexity % [removed][domain]. */
-    optOut: Record<"flexolmo" | "rt", { removed: string[]; domains: string[]; base: number[]; deltaPct: number[][]; guarantee: string }>;
+    optOut: Record<"flexolmo" | "rt", OptOutFigure>;
+    /** Table 1's merged models without RT ("flexolmo" and "flexolmo:<recipe>"): routing in every layer, and opt-out. */
+    table1: { routing: Record<string, RoutingFigure>; optOut: Record<string, OptOutFigure> };
     /** Router rows of Table 2's FlexOlmo (external-embedding init) and of the random-init ablation. */
     geometry: { external: GeometryFigure; random: GeometryFigure };
   };
@@ -177,6 +196,22 @@ function summary(rec: TrainRecord): { steps: number; first: number; last: number
   return { steps: h.length, first: mean(h.slice(0, n)), last: mean(h.slice(-n)) };
 }
 
+/**
+ * The owner variants a seed trains, by key: the lab recipe's owners ("flexolmo") and its ablations
+ * (docs/method.md §2.2, §2.4; the paper's Table 1 ablations, with the lab's calibration kept on so
+ * that each row removes one thing), then the owners of each other recipe ("flexolmo:<name>").
+ */
+export function ownerVariants(r: Recipe): Record<string, { label: string; owner: OwnerRecipe }> {
+  const lab = { ...FLEX_RECIPES.lab.owner, docs: r.embedDocs };
+  const out: Record<string, { label: string; owner: OwnerRecipe }> = {
+    flexolmo: { label: "FlexOlmo, lab recipe", owner: lab },
+    noBias: { label: "− no bias", owner: { ...lab, bias: false } },
+    randomInit: { label: "− random router init, no bias", owner: { ...lab, init: "random", bias: false } },
+  };
+  for (const name of r.otherFlexRecipes) out[`flexolmo:${name}`] = { label: `FlexOlmo, ${name} recipe`, owner: { ...FLEX_RECIPES[name].owner, docs: r.embedDocs } };
+  return out;
+}
+
 export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<SeedResult> {
   const t0 = performance.now();
   const log = o.log;
@@ -196,8 +231,9 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
   };
   const signal = o.signal;
 
-  // One lab; every phase's schedule spans exactly its own steps (`schedule`).
-  const lab = await makeLab({ preset: r.preset, seed, backend: o.backend, model: r.model, train: r.train, recipe: "paper" }); // the study reproduces the paper's recipe
+  // One lab with the lab recipe (owners and merges take their defaults from it); every phase's
+  // schedule spans exactly its own steps (`schedule`).
+  const lab = await makeLab({ preset: r.preset, seed, backend: o.backend, model: r.model, train: r.train, recipe: "lab" });
   const schedule = { warmupFraction: r.warmupFraction };
   const ctx = lab.data;
   const pub = await lab.publicModel({ from: "scratch" });
@@ -221,12 +257,11 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         check();
       }
     });
-    for (const key of ["flexolmo", "noBias", "randomInit"] as const) {
-      const v = VARIANTS[key];
+    for (const [key, v] of Object.entries(ownerVariants(r))) {
       await timed(`owners (${v.label})`, async () => {
         const m = new Map<string, OwnerExpert>();
         owners.set(key, m);
-        const trainedOwners = await trainOwners(lab, pub, r.table2, { init: v.init, bias: v.bias ?? -1, docs: r.embedDocs }, r.expertSteps, {
+        const trainedOwners = await trainOwners(lab, pub, r.table2, v.owner, r.expertSteps, {
           signal,
           schedule,
           after: (ow, rec) => {
@@ -242,17 +277,25 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
     }
 
     const gainLocation: SeedResult["gainLocation"] = {};
+    const ffnOnly = new Map<string, FlexModel>(); // Table 1 domain → dense expert with only its FFNs trained
     await timed("diagnostic: where the domain gain lives", async () => {
       const ev = async (m: FlexModel, d: string) => {
         const e = await m.evaluate({ domains: [d, "public"], maxWindows: r.evalWindows, split: "test" });
         return { domain: e.ppl(d), public: e.ppl("public") };
       };
-      const partial = async (d: string, spec: FreezeSpec) => {
+      const partial = async (d: string, spec: FreezeSpec, keep = false) => {
         const m = await partialDense(lab, pub, d, r.expertSteps, r.warmupFraction, spec, signal);
+        let kept = false;
         try {
-          return await ev(m, d);
+          const out = await ev(m, d);
+          if (keep) {
+            ffnOnly.set(d, m.named(d));
+            disposeAll.push(() => disposeParams(m.params));
+            kept = true;
+          }
+          return out;
         } finally {
-          disposeParams(m.params);
+          if (!kept) disposeParams(m.params);
         }
       };
       for (const d of r.table1) {
@@ -260,7 +303,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           public: await ev(pub.model(), d),
           dense: await ev(dense.get(d)!.model(), d),
           owner: await ev(owners.get("flexolmo")!.get(d)!.model(), d),
-          ffnOnly: await partial(d, { trainable: ["model.layers.*.mlp.experts.*"] }),
+          ffnOnly: await partial(d, { trainable: ["model.layers.*.mlp.experts.*"] }, true), // kept: Table 1's "BTM over FFN-only dense experts"
           embedHeadOnly: await partial(d, { trainable: ["model.embed_tokens.weight", "lm_head.weight"] }),
         };
         check();
@@ -276,7 +319,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       for (const [key, row] of sharedRows) shared.set(key, { ...(await evaluateRow(row, cols, tasks, taskNames(r.table2), r, ctx)), optOut: optOutOf(row) });
     });
 
-    const table = async (name: "table1" | "table2", domains: string[], extra: (models: { flex: FlexModel; rt: FlexModel; random: FlexModel }) => Promise<void>): Promise<TableResult> => {
+    const table = async (name: "table1" | "table2", domains: string[], extra: (models: { flex: FlexModel; rt: FlexModel; random: FlexModel; others: Record<string, FlexModel> }) => Promise<void>): Promise<TableResult> => {
       const built = new Map<string, Row>();
       const local: Array<() => void> = [];
       try {
@@ -291,22 +334,42 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           const p = new PromptRouting(pub, denseSub, { label: ROW_LABELS["prompt-routing"] });
           local.push(() => w.dispose(), () => b.dispose(), () => p.dispose());
           built.set("soup-weighted", w).set("btm", b).set("prompt-routing", p);
+          if (domains.every((d) => ffnOnly.has(d))) {
+            // Diagnostic (Table 1): BTM over dense experts that trained only their FFNs, as owners do.
+            const bf = new Btm([pub, ...domains.map((d) => ffnOnly.get(d)!)], { topK: 2, label: ROW_LABELS["btm-ffn"] });
+            local.push(() => bf.dispose());
+            built.set("btm-ffn", bf);
+          }
+          // The lab recipe's rows use its k (2); each other recipe merges with its own k (the paper's: ⌈E/2⌉).
           for (const [key, variant] of [["flexolmo", "flexolmo"], ["no-bias", "noBias"], ["random-init", "randomInit"]] as const) {
-            const m = await merge(pub, domains.map((d) => owners.get(variant)!.get(d)!));
+            const m = await merge(pub, domains.map((d) => owners.get(variant)!.get(d)!), { k: FLEX_RECIPES.lab.k(domains.length) });
             local.push(() => disposeParams(m.params));
             built.set(key, m.named(ROW_LABELS[key]));
           }
-          const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, label: ROW_LABELS["no-coordination"] });
+          for (const name of r.otherFlexRecipes) {
+            const m = await merge(pub, domains.map((d) => owners.get(`flexolmo:${name}`)!.get(d)!), { k: FLEX_RECIPES[name].k(domains.length) });
+            local.push(() => disposeParams(m.params));
+            built.set(`flexolmo:${name}`, m.named(rowLabel(`flexolmo:${name}`)));
+          }
+          // The same stacking of uncoordinated dense experts, at the lab recipe's k.
+          const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, k: FLEX_RECIPES.lab.k(domains.length), label: ROW_LABELS["no-coordination"] });
           local.push(() => disposeParams(nm.params));
           built.set("no-coordination", nm);
         });
         const bx = await timed(`${name}: BTX router`, () => btx(pub, denseSub, { steps: r.btxSteps, docs: r.embedDocs, label: ROW_LABELS.btx }));
         local.push(() => bx.dispose());
         built.set("btx", bx);
+        // Router tuning on the paper's proxies from the public TRAIN split: the study's public model
+        // sees < 1 epoch of it (the shipped cpu model memorised it, so the lab's default is "valid").
+        const tune = async (key: string, label: string) => {
+          const m = (await timed(`${name}: router tuning (${label})`, () => tuneRouter(built.get(key) as FlexModel, lab, { steps: r.rtSteps, split: "train", signal }))).named(rowLabel(key.replace(/^flexolmo/, "flexolmo-rt")));
+          local.push(() => disposeParams(m.params));
+          built.set(key.replace(/^flexolmo/, "flexolmo-rt"), m);
+          return m;
+        };
         const flex = built.get("flexolmo") as FlexModel;
-        const rt = (await timed(`${name}: router tuning`, () => tuneRouter(flex, lab, { steps: r.rtSteps, split: "train", signal }) /* the paper's proxies: the study's public model sees < 1 epoch of its train split */)).named(ROW_LABELS["flexolmo-rt"]);
-        local.push(() => disposeParams(rt.params));
-        built.set("flexolmo-rt", rt);
+        const rt = await tune("flexolmo", "lab recipe");
+        for (const o of r.otherFlexRecipes) await tune(`flexolmo:${o}`, `${o} recipe`);
         const budgets = {} as Record<MoeMatch, MoeBudget>;
         for (const match of ["flops", "data"] as const) {
           const key = `moe-${match}`;
@@ -324,7 +387,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         const names = taskNames(domains);
         const rows: RowResult[] = [];
         await timed(`${name}: evaluation`, async () => {
-          for (const key of rowKeys(domains)) {
+          for (const key of rowKeys(domains, r.otherFlexRecipes, built.has("btm-ffn"))) {
             const tr = performance.now();
             const hit = shared.get(key);
             const ev = hit
@@ -334,15 +397,35 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
             log(`[seed ${seed}]   ${rowLabel(key)}: avg ppl ${rows[rows.length - 1].avgPpl.toFixed(3)}, avg task ${(100 * rows[rows.length - 1].avgTask).toFixed(1)} % (${((performance.now() - tr) / 1000).toFixed(1)} s)`);
           }
         });
-        await extra({ flex, rt, random: built.get("random-init") as FlexModel });
+        await extra({ flex, rt, random: built.get("random-init") as FlexModel, others: Object.fromEntries(r.otherFlexRecipes.map((o) => [o, built.get(`flexolmo:${o}`) as FlexModel])) });
         return { domains: [...domains], columns: cols, tasks: names, k: flex.view.topK, rows, budgets };
       } finally {
         local.forEach((f) => f());
       }
     };
 
+    const share = async (m: FlexModel, cols: string[], layers: "first-middle-last" | "all"): Promise<RoutingFigure> => {
+      const s = (await routing(m, { domains: cols, maxWindows: r.figureWindows })).byDomain({ layers });
+      return { model: s.model, experts: s.experts, k: s.k, layers: s.layers, domains: s.domains, fractions: s.fractions };
+    };
+    const opt = async (m: FlexModel, cols: string[]): Promise<OptOutFigure> => {
+      const x = await optOutMatrix(m, { domains: cols, maxWindows: r.figureWindows });
+      return { removed: x.removed, domains: x.domains, base: x.base, deltaPct: x.deltaPct, guarantee: x.guarantee };
+    };
     let privacy: SeedResult["privacy"];
-    const table1 = await table("table1", r.table1, async ({ flex }) => {
+    let table1Figures!: SeedResult["figures"]["table1"];
+    const table1 = await table("table1", r.table1, async ({ flex, others }) => {
+      table1Figures = await timed("figures (Table 1 models)", async () => {
+        // Every layer here: the issue's selectivity test counts (domain, layer) cells of Table 1's merge.
+        const cols = [...r.table1, "public"];
+        const models: Array<[string, FlexModel]> = [["flexolmo", flex], ...Object.entries(others).map(([o, m]) => [`flexolmo:${o}`, m] as [string, FlexModel])];
+        const routingOut: Record<string, RoutingFigure> = {}, optOut: Record<string, OptOutFigure> = {};
+        for (const [key, m] of models) {
+          routingOut[key] = await share(m, cols, "all");
+          optOut[key] = await opt(m, cols);
+        }
+        return { routing: routingOut, optOut };
+      });
       if (r.privacySeeds === "first" && seed !== r.seeds[0]) return;
       privacy = await timed("privacy (extraction test)", async () => {
         const docs = extractionDocs(ctx, r.privacy);
@@ -364,27 +447,22 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       });
     });
     let figures!: SeedResult["figures"];
-    const table2 = await table("table2", r.table2, async ({ flex, rt, random }) => {
+    const table2 = await table("table2", r.table2, async ({ flex, rt, random, others }) => {
       figures = await timed("figures (Table 2 models)", async () => {
         const cols = [...r.table2, "public"];
-        const share = async (m: FlexModel): Promise<RoutingFigure> => {
-          const s = (await routing(m, { domains: cols, maxWindows: r.figureWindows })).byDomain({ layers: "first-middle-last" });
-          return { model: s.model, experts: s.experts, k: s.k, layers: s.layers, domains: s.domains, fractions: s.fractions };
-        };
         const q = await qualityVsK(flex, { domains: cols, maxWindows: r.figureWindows });
-        const opt = async (m: FlexModel) => {
-          const x = await optOutMatrix(m, { domains: cols, maxWindows: r.figureWindows });
-          return { removed: x.removed, domains: x.domains, base: x.base, deltaPct: x.deltaPct, guarantee: x.guarantee };
-        };
         const geo = async (m: FlexModel, embedder: "external" | "random"): Promise<GeometryFigure> => {
           const g = await routerGeometry(m, { layers: "all" });
           const init = await Promise.all(g.experts.map((e) => lab.embed(e, { embedder, docs: r.embedDocs })));
           return { experts: g.experts, learned: g.layers.map((l) => l.cosine), init: cosineMatrix(init.map((e) => e.vector)) };
         };
+        const routingOut: SeedResult["figures"]["routing"] = { flexolmo: await share(flex, cols, "first-middle-last"), rt: await share(rt, cols, "first-middle-last") };
+        for (const [o, m] of Object.entries(others)) routingOut[`flexolmo:${o}`] = await share(m, cols, "first-middle-last");
         return {
-          routing: { flexolmo: await share(flex), rt: await share(rt) },
+          routing: routingOut,
           qualityVsK: { ks: q.ks, domains: q.domains, ppl: q.ppl },
-          optOut: { flexolmo: await opt(flex), rt: await opt(rt) },
+          optOut: { flexolmo: await opt(flex, cols), rt: await opt(rt, cols) },
+          table1: table1Figures,
           geometry: { external: await geo(flex, "external"), random: await geo(random, "random") },
         };
       });

@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../lib/cli/main";
 import { meanSd, poolTables, meanNested, formatMeanSd, relImprovement } from "../../lib/reproduce/stats";
-import { combine, verdictOf } from "../../lib/reproduce/claims";
+import { combine, hitsOwnHardest, ownExpertTop, verdictOf } from "../../lib/reproduce/claims";
 import { RECIPES, recipeKey, checkRecipe, warmupFor } from "../../lib/reproduce/recipe";
 import { loadSeed, seedFile } from "../../lib/reproduce/run";
 import { Interrupted, rowKeys, runSeed, taskNames, type SeedResult } from "../../lib/reproduce/seed";
@@ -68,12 +68,32 @@ test("verdicts: all seeds agree → holds/fails; otherwise mixed; tables combine
   assert.equal(combine(["holds", "fails"]), "mixed");
 });
 
+test("selectivity and opt-out counts on hand-worked figures", () => {
+  // Experts public, math, code; k = 2, so each cell's shares sum to 2.
+  // math layer 0: math .9 > code .2 → own top; layer 1: math .4 < code .6 → not; code layer 0: code .7 > math .3 → own top;
+  // layer 1: tie .5/.5 → not (strictly largest); the public domain is not counted.
+  const fig = {
+    experts: ["public", "math", "code"],
+    domains: ["math", "code", "public"],
+    layers: [0, 1],
+    fractions: [
+      [[0.9, 0.9, 0.2], [1.0, 0.4, 0.6]],
+      [[1.0, 0.3, 0.7], [1.0, 0.5, 0.5]],
+      [[1.0, 0.5, 0.5], [1.0, 0.5, 0.5]],
+    ],
+  };
+  assert.deepEqual(ownExpertTop(fig), { top: 2, cells: 4 });
+  // Removing math: math +10 %, code +2 %, public +1 % → own hardest; removing code: code +3 % < math +4 % → not.
+  assert.deepEqual(hitsOwnHardest({ removed: ["math", "code"], domains: ["math", "code", "public"], deltaPct: [[10, 2, 1], [4, 3, 0]] }), { hardest: 1, experts: 2 });
+});
+
 test("recipes: every shipped recipe is valid; warm-up follows the phase; a bad recipe is refused clearly", () => {
   for (const r of Object.values(RECIPES)) checkRecipe(r);
   assert.equal(warmupFor(150, 0.1), 15);
   assert.equal(warmupFor(3, 0.1), 1); // never 0: the first step would have LR 0
   assert.throws(() => checkRecipe({ ...RECIPES.tiny, table1: ["math", "legal"], table2: ["math"] }), /Table 1 domain "legal" must also be in Table 2/);
   assert.throws(() => checkRecipe({ ...RECIPES.tiny, seeds: [0, 0] }), /distinct/);
+  assert.throws(() => checkRecipe({ ...RECIPES.tiny, otherFlexRecipes: ["lab"] }), /otherFlexRecipes: "lab" is not a recipe to run beside the lab's \(choose from: paper\)/);
   // The seed list is not part of the key: adding a seed keeps the finished ones valid.
   assert.equal(recipeKey({ ...RECIPES.quick, seeds: [0, 1, 2] }), recipeKey(RECIPES.quick));
   assert.notEqual(recipeKey({ ...RECIPES.quick, expertSteps: 51 }), recipeKey(RECIPES.quick));
@@ -111,10 +131,13 @@ test("every seed has every row of both tables, with finite numbers in every colu
     assert.equal(s.recipeKey, recipeKey(RECIPES.tiny));
     for (const [key, domains] of [["table1", RECIPES.tiny.table1], ["table2", RECIPES.tiny.table2]] as const) {
       const t = s.tables[key];
-      assert.deepEqual(t.rows.map((r) => r.key), rowKeys(domains));
+      assert.deepEqual(t.rows.map((r) => r.key), rowKeys(domains, ["paper"], key === "table1")); // Table 1 adds the FFN-only BTM diagnostic
+      assert.ok(t.rows.some((r) => r.key === "flexolmo:paper" && r.label === "FlexOlmo, paper recipe, no RT"));
+      assert.ok(t.rows.some((r) => r.key === "flexolmo-rt:paper" && r.label === "FlexOlmo, paper recipe, with RT"));
       assert.deepEqual(t.columns, [...domains, "public"]);
       assert.deepEqual(t.tasks, taskNames(domains));
-      assert.equal(t.k, Math.ceil((domains.length + 1) / 2)); // half the experts, rounded up
+      assert.equal(t.k, 2); // the lab recipe's k
+      for (const r of t.rows) if (r.key.startsWith("flexolmo") || ["no-bias", "random-init", "no-coordination"].includes(r.key)) assert.equal(r.optOut, r.key.startsWith("flexolmo-rt") ? "approximate" : "exact", r.key);
       for (const r of t.rows) {
         for (const c of t.columns) assert.ok(Number.isFinite(r.ppl[c]) && r.ppl[c] > 1, `${key} ${r.key} ${c}: ${r.ppl[c]}`);
         for (const x of t.tasks) assert.ok(r.tasks[x] >= 0 && r.tasks[x] <= 1, `${key} ${r.key} ${x}: ${r.tasks[x]}`);
@@ -158,10 +181,20 @@ test("summary: mean ± sd of every cell equals a recomputation from the seed fil
 
 test("figures: routing shares sum to k; opt-out provenance exact without RT, approximate with RT; router cosines in [−1, 1]", () => {
   for (const s of seeds) {
-    for (const which of ["flexolmo", "rt"] as const) {
-      const f = s.figures.routing[which];
+    // Table 2: the lab recipe (k = 2) and the paper's (k = ⌈E/2⌉); Table 1: every layer.
+    assert.deepEqual(Object.keys(s.figures.routing), ["flexolmo", "rt", "flexolmo:paper"]);
+    assert.equal(s.figures.routing.flexolmo.k, 2);
+    assert.equal(s.figures.routing["flexolmo:paper"].k, Math.ceil((RECIPES.tiny.table2.length + 1) / 2));
+    assert.deepEqual(Object.keys(s.figures.table1.routing), ["flexolmo", "flexolmo:paper"]);
+    assert.deepEqual(s.figures.table1.routing.flexolmo.layers, Array.from({ length: 2 }, (_, i) => i)); // the tiny preset's 2 layers
+    assert.deepEqual(s.figures.table1.routing.flexolmo.domains, [...RECIPES.tiny.table1, "public"]);
+    for (const f of [...Object.values(s.figures.routing), ...Object.values(s.figures.table1.routing)]) {
       assert.equal(f.experts[0], "public");
       for (const dl of f.fractions) for (const shares of dl) assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - f.k) < 1e-9);
+    }
+    for (const o of Object.values(s.figures.table1.optOut)) {
+      assert.equal(o.guarantee, "exact");
+      assert.deepEqual(o.removed, RECIPES.tiny.table1);
     }
     assert.equal(s.figures.optOut.flexolmo.guarantee, "exact");
     assert.equal(s.figures.optOut.rt.guarantee, "approximate");
