@@ -114,7 +114,7 @@ test("counts that are not positive integers are refused by name", () => {
 // 2. Files that are not regular files
 // ---------------------------------------------------------------------------------------------
 
-test("not regular files: /dev/zero links, FIFOs, directories, oversized and looping files are refused without blocking", { timeout: 20_000 }, async () => {
+test("not regular files: /dev/zero links, FIFOs, directories, oversized and looping files are refused without blocking", { timeout: 120_000 }, async () => {
   await withCheckpoint(async (ck) => {
     const cfgFile = path.join(ck, "config.json");
     const saved = fs.readFileSync(cfgFile);
@@ -182,7 +182,7 @@ test("not regular files: /dev/zero links, FIFOs, directories, oversized and loop
 // 3. Paths where Node misbehaves: /proc, symbolic links, leftovers of interrupted saves
 // ---------------------------------------------------------------------------------------------
 
-test("saving under /proc fails at once with a reason (Node's recursive mkdir used to spin forever)", { timeout: 20_000, skip: !fs.existsSync("/proc/self") }, async () => {
+test("saving under /proc fails at once with a reason (Node's recursive mkdir used to spin forever)", { timeout: 120_000, skip: !fs.existsSync("/proc/self") }, async () => {
   const p = randomParams(cfg, 1);
   try {
     await assert.rejects(saveCheckpoint("/proc/flexolmo-test/ck", { config: cfg, params: p }), /cannot save the checkpoint to \/proc\/flexolmo-test\/ck: cannot create the folder \/proc\/flexolmo-test: \/proc does not accept new folders/);

@@ -8,7 +8,7 @@ import { FileError, describeFsError, makeDirs, processAlive, readRegularFile, re
 import { quoted, terminalSafe } from "../../lib/util/text";
 import { tempDir } from "../io/fixtures";
 
-test("makeDirs creates missing parents, tolerates existing ones, and fails (never spins) where folders cannot be", { timeout: 20_000 }, () => {
+test("makeDirs creates missing parents, tolerates existing ones, and fails (never spins) where folders cannot be", { timeout: 120_000 }, () => {
   const { dir, cleanup } = tempDir("flexolmo-fs-");
   try {
     const deep = path.join(dir, "a", "b", "c");
@@ -25,7 +25,7 @@ test("makeDirs creates missing parents, tolerates existing ones, and fails (neve
   }
 });
 
-test("readRegularFile: regular files within the limit only, FIFOs refused without blocking, links followed", { timeout: 20_000 }, () => {
+test("readRegularFile: regular files within the limit only, FIFOs refused without blocking, links followed", { timeout: 120_000 }, () => {
   const { dir, cleanup } = tempDir("flexolmo-fs-");
   try {
     const f = path.join(dir, "x.json");
