@@ -9,7 +9,9 @@
  * (unknown command or flag, bad flag value). Commands live in `lib/cli/commands/` and are found
  * by `registry.ts`; the backend a command computes on is printed to stderr.
  */
+import { FileError, describeFsError } from "../util/fs";
 import { packageVersion } from "../util/package";
+import { terminalSafe } from "../util/text";
 import { type FlagSpec, UsageError, formatCommandHelp, parseArgs, suggest } from "./args";
 import { type CliIO, type Command, getCommand, listCommands } from "./registry";
 
@@ -43,8 +45,31 @@ function globalHelp(): string {
 }
 
 
+/**
+ * The message for an error that reached the top. Node's file-system errors ("EACCES: permission
+ * denied, open '…'") are restated as what was wrong and what to do; everything else already is.
+ */
+export function errorMessage(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const sys = e as NodeJS.ErrnoException;
+  if (!(e instanceof FileError) && typeof sys.code === "string" && typeof sys.syscall === "string") {
+    const verbs: Record<string, string> = { open: "open", read: "read", write: "write", mkdir: "create the folder", rename: "rename", unlink: "remove", rmdir: "remove", scandir: "list the folder", stat: "access", lstat: "access", copyfile: "copy" };
+    return describeFsError(e, verbs[sys.syscall] ?? sys.syscall, sys.path ?? "a file").message;
+  }
+  return e.message;
+}
+
+/**
+ * Every byte the CLI prints passes through here: checkpoint-controlled text (expert names, data
+ * cards, tensor names in error messages) cannot reach the terminal raw, whichever printer it took.
+ */
+function safeIO(io: CliIO): CliIO {
+  return { stdout: (s) => io.stdout(terminalSafe(s)), stderr: (s) => io.stderr(terminalSafe(s)) };
+}
+
 /** Run the CLI with `argv` (without `node` and the script path). Resolves to the exit code. */
-export async function main(argv: string[], io: CliIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
+  const io = safeIO(rawIO);
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.stderr(globalHelp());
@@ -83,20 +108,34 @@ export async function main(argv: string[], io: CliIO = { stdout: (s) => process.
       io.stderr(`${PROG} ${cmd.name}: ${e.message}\nRun '${PROG} ${cmd.name} --help' for usage.\n`);
       return 2;
     }
-    const msg = e instanceof Error ? e.message : String(e);
-    io.stderr(`${PROG} ${cmd.name}: ${msg}\n`);
+    io.stderr(`${PROG} ${cmd.name}: ${errorMessage(e)}\n`);
     if (process.env.FLEXOLMO_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
     return 1;
   }
 }
 
+/**
+ * Output piped into a reader that stops early (`flexolmo logits … | head`) makes the next write
+ * fail with EPIPE, which Node raises as an unhandled 'error' event: a stack trace on stderr and
+ * exit code 1 for what is a normal end of a pipeline. The reader has all it wanted; exit quietly.
+ */
+function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+}
+
 if (require.main === module) {
+  exitQuietlyOnBrokenPipe();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code; // let stdout drain instead of process.exit()
     },
     (e) => {
-      process.stderr.write(`${PROG}: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.stderr.write(terminalSafe(`${PROG}: internal error: ${e instanceof Error ? e.stack : String(e)}\n`));
       process.exitCode = 1;
     },
   );

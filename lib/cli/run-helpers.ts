@@ -2,6 +2,7 @@
  * Pieces shared by the long-running commands (pipeline, compare): flag parsing for step counts and
  * domain lists, and a Ctrl-C that stops at the next step boundary instead of killing the process.
  */
+import { FileError, makeDirs } from "../util/fs";
 import { FlagSpec, UsageError } from "./args";
 import type { CliIO } from "./registry";
 
@@ -15,9 +16,25 @@ export async function presetFlag(v: unknown): Promise<Preset> {
   return ((v as string | undefined) ?? (backendReport()?.gpu ? "gpu" : "cpu")) as Preset;
 }
 
-/** `--out`, by default runs/<command>-<preset>. */
+/**
+ * `--out`, by default runs/<command>-<preset>, created now: a path that cannot hold the results
+ * (a file, a read-only disk, /proc where Node's recursive mkdir spins forever) fails in a second
+ * with the reason, not after an hour of training.
+ */
 export function outFlag(v: unknown, command: string, preset: Preset): string {
-  return (v as string | undefined) ?? `runs/${command}-${preset}`;
+  const out = (v as string | undefined) ?? `runs/${command}-${preset}`;
+  return prepareOutDir(out, "--out");
+}
+
+/** Create an output folder (and its parents) safely; a refusal is a usage error naming the flag. */
+export function prepareOutDir(dir: string, flag: string): string {
+  try {
+    makeDirs(dir);
+  } catch (e) {
+    if (e instanceof FileError) throw new UsageError(`${flag} ${dir}: ${e.message}`);
+    throw e;
+  }
+  return dir;
 }
 
 /**

@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { defaultCorpusDir } from "../data/corpus";
 import { readCheckpointInfo, CHECKPOINT_FILES } from "../io/checkpoint";
 import { archDiffs, type PresetName } from "../model/config";
+import { writeFileAtomic } from "../util/fs";
 import { gitCommit, packageRoot, packageVersion } from "../util/package";
 import type { LabContext } from "./context";
 import type { Lab } from "./lab";
@@ -170,7 +171,7 @@ export async function buildPublicModel(lab: Lab, o: BuildPublicOptions): Promise
       trunk: pub.trunkFingerprint(),
     };
     await pub.save(o.out, { optimizer: false, provenance: { ...provenance }, metadata: { build: { curve, test: result.test, tasks: result.tasks } } });
-    fs.writeFileSync(path.join(o.out, "README.md"), cardMarkdown(lab, provenance, result));
+    writeFileAtomic(path.join(o.out, "README.md"), cardMarkdown(lab, provenance, result)); // never a half-written card next to the weights
     return result;
   } finally {
     pub.dispose();

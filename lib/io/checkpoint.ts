@@ -11,7 +11,17 @@
  *
  * Saves are atomic: everything is written into a temporary sibling directory, fsynced, then swapped
  * into place (old aside → new in → old removed), so an interrupted save leaves the previous
- * checkpoint intact. Loads validate every tensor name, shape and dtype against config.json.
+ * checkpoint intact. The temporary siblings are `.<name>.saving-<pid>-<hex>` (the new checkpoint
+ * being written) and `.<name>.old-<pid>-<hex>` (the previous one, during the swap); the next save
+ * into the same path tidies those of dead processes (restoring the previous checkpoint if the swap
+ * was cut in half) and lists what it did in `SaveReport.notes`; a load that finds no checkpoint but
+ * such leftovers says where they are and what to do. A path that is a symbolic link is saved
+ * through: the link stays and the directory it points to is replaced.
+ *
+ * Loads trust nothing in the directory: every file must be a regular file (a FIFO or a link to a
+ * device is refused without blocking) of a size fit for its kind; config.json's sizes are bounded
+ * and checked against the safetensors headers before anything sized by them is allocated; every
+ * tensor name, shape and dtype is validated against config.json; weights must be finite.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -22,6 +32,8 @@ import { paramCount } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { buildParams, paramEntries, paramSchema } from "../model/params";
 import { type HfExtras, fromHfConfig, toHfConfig } from "./hf-config";
+import { describeFsError, makeDirs, processAlive, readTextFile } from "../util/fs";
+import { quoted } from "../util/text";
 import { type LoadedTensor, type TensorInfo, type WriteEntry, readSafetensors, readSafetensorsHeader, writeSafetensors } from "./safetensors";
 
 export const CHECKPOINT_FILES = {
@@ -91,9 +103,17 @@ export interface SaveOptions {
 }
 
 export interface SaveReport {
+  /** The path saved to, as given (resolved to absolute). */
   dir: string;
+  /** Where the files are: `dir`, or the directory it links to when `dir` is a symbolic link (saves go through links). */
+  target: string;
   bytes: number;
   ms: number;
+  /**
+   * Housekeeping the save did or could not do, one sentence each: leftovers of an earlier
+   * interrupted save that were removed or restored, or a previous checkpoint it could not remove.
+   */
+  notes: string[];
 }
 
 export interface LoadedCheckpoint {
@@ -114,6 +134,11 @@ export interface CheckpointSource {
   sharded: boolean;
   /** True when the experts were stored fused (transformers ≥ 5: `mlp.experts.gate_up_proj`). */
   fusedExperts: boolean;
+  /**
+   * True when config.json sets tie_word_embeddings: lm_head is the embedding matrix (as in
+   * transformers), and an lm_head.weight stored in the file is not used.
+   */
+  tiedHead: boolean;
 }
 
 export interface CheckpointInfo {
@@ -228,6 +253,9 @@ function parseSidecar(raw: unknown, file: string, cfg: ModelConfig): CheckpointS
       })
     : Array.from({ length: cfg.nLayers }, () => new Array<number>(E).fill(0));
   if (s.step !== undefined && s.step !== null && !(typeof s.step === "number" && Number.isFinite(s.step))) fail(`"step" must be a number or null`);
+  const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (s.provenance !== undefined && s.provenance !== null && !isObject(s.provenance)) fail(`"provenance" must be an object or null (got ${quoted(JSON.stringify(s.provenance))})`);
+  if (s.metadata !== undefined && !isObject(s.metadata)) fail(`"metadata" must be an object (got ${quoted(JSON.stringify(s.metadata))})`);
   return {
     experts: names,
     dataCards: s.experts!.map((e) => e.data_card ?? null),
@@ -289,14 +317,126 @@ function isOwnedFile(name: string): boolean {
   );
 }
 
+/** The temporary siblings of a save into `<parent>/<base>`: `.<base>.saving-<pid>-<hex>` and `.<base>.old-<pid>-<hex>`. */
+function leftoverPattern(base: string): RegExp {
+  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^\\.${escaped}\\.(saving|old)-(\\d+)-[0-9a-f]+$`);
+}
+
+interface Leftover {
+  path: string;
+  kind: "saving" | "old";
+  pid: number;
+}
+
+function leftoversOf(target: string): Leftover[] {
+  const parent = path.dirname(target);
+  const re = leftoverPattern(path.basename(target));
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const m = re.exec(n);
+    return m ? [{ path: path.join(parent, n), kind: m[1] as "saving" | "old", pid: Number(m[2]) }] : [];
+  });
+}
+
+/**
+ * Tidy what an interrupted save into `target` left behind, before a new save starts. Only leftovers
+ * of processes that are no longer running are touched (a live pid may be a save in progress):
+ *   - `.saving-*`: an unfinished new checkpoint; the previous one is intact elsewhere. Removed.
+ *   - `.old-*` with `target` present: the swap completed and only the removal of the previous
+ *     checkpoint was lost. Removed.
+ *   - `.old-*` with `target` absent: the process died between "old aside" and "new in", so this
+ *     is the only copy of the previous checkpoint. Moved back to `target` (then replaced atomically).
+ * Returns one line per action, for the save report.
+ */
+function tidyLeftovers(target: string): string[] {
+  const done: string[] = [];
+  const stale = leftoversOf(target).filter((l) => !processAlive(l.pid));
+  for (const l of stale.filter((x) => x.kind === "old").sort((a, b) => fs.statSync(b.path).mtimeMs - fs.statSync(a.path).mtimeMs)) {
+    if (!fs.existsSync(target)) {
+      fs.renameSync(l.path, target);
+      done.push(`restored the previous checkpoint from ${l.path} (a save had been interrupted after moving it aside)`);
+    } else {
+      fs.rmSync(l.path, { recursive: true, force: true });
+      done.push(`removed ${l.path} (the previous checkpoint of a save that completed but was interrupted before removing it)`);
+    }
+  }
+  for (const l of stale.filter((x) => x.kind === "saving")) {
+    fs.rmSync(l.path, { recursive: true, force: true });
+    done.push(`removed ${l.path} (an unfinished save that was interrupted)`);
+  }
+  return done;
+}
+
+/**
+ * Where a save into `dir` writes. The rule for symbolic links (documented in docs/checkpoints.md):
+ * a checkpoint path that is a symbolic link is saved THROUGH: the link stays, and the directory it
+ * points to is replaced atomically (its temporary siblings live next to the link's target, so the
+ * final rename never crosses file systems). Replacing the link itself would leave the previous
+ * checkpoint at the link's target, silently stale. A link to nothing is refused.
+ */
+function resolveSaveTarget(dir: string): string {
+  const given = path.resolve(dir);
+  let lst: fs.Stats | undefined;
+  try {
+    lst = fs.lstatSync(given);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw new CheckpointError(`cannot save a checkpoint to ${given}: ${describeFsError(e, "inspect", given).message.replace(/^cannot inspect [^:]*: /, "")}`);
+  }
+  if (!lst?.isSymbolicLink()) return given;
+  try {
+    return fs.realpathSync(given);
+  } catch (e) {
+    let to = "?";
+    try {
+      to = fs.readlinkSync(given);
+    } catch {
+      /* unreadable link: keep "?" */
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CheckpointError(`cannot save a checkpoint to ${given}: it is a symbolic link to ${to}, which does not exist. Create that directory (mkdir -p ${to}) or remove the link, then save again.`);
+    throw new CheckpointError(`cannot save a checkpoint to ${given}: it is a symbolic link to ${to} that cannot be followed (${(e as Error).message}). Fix or remove the link.`);
+  }
+}
+
+/** A file-system error during a save, said with the path the user gave and what to do. */
+function saveFailure(target: string, e: unknown, stage: string): CheckpointError {
+  if (e instanceof CheckpointError) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string") return e as CheckpointError; // not a file-system error: rethrown unchanged by the caller
+  const what = describeFsError(e, "x", target).message.replace(/^cannot x [^:]*: /, "");
+  return new CheckpointError(
+    `cannot save the checkpoint to ${target} (${stage}): ${what}. The previous checkpoint at that path, if any, is unchanged.`,
+  );
+}
+
 /**
  * Fill a fresh temporary sibling of `target`, then swap it into place. On any error before the
- * swap the temporary directory is removed and `target` is untouched.
+ * swap the temporary directory is removed and `target` is untouched. Returns the lines of
+ * housekeeping done on an earlier interrupted save's leftovers, and on this save's own (a previous
+ * checkpoint that could not be removed after the swap is reported, not thrown: the save succeeded).
  */
-function replaceDirAtomically(target: string, fill: (tmp: string) => void): void {
+function replaceDirAtomically(target: string, fill: (tmp: string) => void): string[] {
+  if (path.dirname(target) === target) throw new CheckpointError(`cannot save a checkpoint to ${target}: that is the root of a file system; choose a directory inside it.`);
   const parent = path.dirname(target);
   const base = path.basename(target);
-  fs.mkdirSync(parent, { recursive: true });
+  try {
+    makeDirs(parent);
+  } catch (e) {
+    throw new CheckpointError(`cannot save the checkpoint to ${target}: ${(e as Error).message}`);
+  }
+  let notes: string[];
+  try {
+    notes = tidyLeftovers(target);
+  } catch (e) {
+    throw saveFailure(target, e, "while tidying the leftovers of an interrupted save");
+  }
   let existing: fs.Stats | undefined;
   try {
     existing = fs.statSync(target);
@@ -304,6 +444,10 @@ function replaceDirAtomically(target: string, fill: (tmp: string) => void): void
     existing = undefined;
   }
   if (existing && !existing.isDirectory()) throw new CheckpointError(`${target} exists and is not a directory; choose another checkpoint path`);
+  if (existing && (existing.mode & 0o222) === 0) {
+    // No write bit for anyone: someone marked this checkpoint read-only. Root could replace it anyway; respect the intent.
+    throw new CheckpointError(`${target} is read-only (its permissions allow no writes); make it writable (chmod u+w ${target}) or save to another path`);
+  }
   const oldEntries = existing ? fs.readdirSync(target) : [];
   if (existing && oldEntries.length > 0 && !oldEntries.includes(CHECKPOINT_FILES.config)) {
     throw new CheckpointError(
@@ -314,17 +458,30 @@ function replaceDirAtomically(target: string, fill: (tmp: string) => void): void
   const tag = `${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
   const tmp = path.join(parent, `.${base}.saving-${tag}`);
   const old = path.join(parent, `.${base}.old-${tag}`);
-  fs.mkdirSync(tmp);
+  try {
+    fs.mkdirSync(tmp);
+  } catch (e) {
+    throw saveFailure(target, e, `while creating a temporary folder in ${parent}`);
+  }
   try {
     fill(tmp);
     // Keep files we do not own (tokenizer.json, README.md, generation_config.json, …).
     for (const name of oldEntries) {
-      if (!isOwnedFile(name)) fs.cpSync(path.join(target, name), path.join(tmp, name), { recursive: true, preserveTimestamps: true });
+      if (isOwnedFile(name)) continue;
+      try {
+        fs.cpSync(path.join(target, name), path.join(tmp, name), { recursive: true, preserveTimestamps: true });
+      } catch (e) {
+        throw new CheckpointError(
+          `cannot save the checkpoint to ${target}: ${quoted(name)} in the existing checkpoint cannot be carried over (${(e as Error).message}). ` +
+            `Nothing was changed; move it out of ${target} and save again.`,
+        );
+      }
     }
     fsyncPath(tmp);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    const err = saveFailure(target, e, "while writing the new files");
+    throw err;
   }
   let movedOld = false;
   try {
@@ -334,29 +491,40 @@ function replaceDirAtomically(target: string, fill: (tmp: string) => void): void
     }
     fs.renameSync(tmp, target);
   } catch (e) {
-    if (movedOld && !fs.existsSync(target)) fs.renameSync(old, target);
+    let restored = !movedOld;
+    if (movedOld && !fs.existsSync(target)) {
+      try {
+        fs.renameSync(old, target);
+        restored = true;
+      } catch {
+        restored = false;
+      }
+    }
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw new CheckpointError(`could not move the new checkpoint into ${target}: ${(e as Error).message}`);
+    const why = saveFailure(target, e, "while moving the new checkpoint into place").message;
+    throw new CheckpointError(restored ? why : `${why} The previous checkpoint could not be moved back: it is at ${old}; rename it to ${target}.`);
   }
   fsyncPath(parent);
-  if (movedOld) fs.rmSync(old, { recursive: true, force: true });
+  if (movedOld) {
+    try {
+      fs.rmSync(old, { recursive: true, force: true });
+    } catch (e) {
+      notes.push(`could not remove the previous checkpoint at ${old} (${(e as Error).message}); the new one is in place, remove the old one yourself`);
+    }
+  }
+  return notes;
 }
 
-/** Leftovers of an interrupted save next to `dir` (for error messages). */
+/** Leftovers of an interrupted save next to `dir`, and what to do about them (for load errors). */
 function interruptedSaveHint(dir: string): string {
-  const parent = path.dirname(dir);
-  const base = path.basename(dir);
-  let siblings: string[] = [];
-  try {
-    siblings = fs.readdirSync(parent);
-  } catch {
-    return "";
-  }
-  const old = siblings.filter((s) => s.startsWith(`.${base}.old-`));
-  const saving = siblings.filter((s) => s.startsWith(`.${base}.saving-`));
-  if (!old.length && !saving.length) return "";
-  const list = [...old, ...saving].map((s) => path.join(parent, s)).join(", ");
-  return ` A save into this path was interrupted; the previous checkpoint (.old-*) or the unfinished new one (.saving-*) is at: ${list}.`;
+  const left = leftoversOf(dir);
+  if (!left.length) return "";
+  const old = left.filter((l) => l.kind === "old");
+  const saving = left.filter((l) => l.kind === "saving");
+  const parts = [" A save into this path was interrupted."];
+  if (old.length) parts.push(` The previous checkpoint is at ${old.map((l) => l.path).join(", ")}: rename it to ${dir} to recover it (the next save into this path does that for you).`);
+  if (saving.length) parts.push(` An unfinished new checkpoint (.saving-*) is at ${saving.map((l) => l.path).join(", ")}; it is incomplete, delete it.`);
+  return parts.join("");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,8 +607,9 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<Sa
     });
   }
 
-  const target = path.resolve(dir);
-  replaceDirAtomically(target, (tmp) => {
+  const given = path.resolve(dir);
+  const target = resolveSaveTarget(given);
+  const notes = replaceDirAtomically(target, (tmp) => {
     writeFileDurable(path.join(tmp, CHECKPOINT_FILES.config), JSON.stringify(hfConfig, null, 2) + "\n");
     writeSafetensors(path.join(tmp, CHECKPOINT_FILES.weights), weights, { format: "pt" }); // "pt": what HF's loader expects
     writeFileDurable(path.join(tmp, CHECKPOINT_FILES.sidecar), JSON.stringify(sidecar, null, 2) + "\n");
@@ -449,46 +618,68 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<Sa
     }
   });
   const bytes = fs.readdirSync(target).reduce((acc, f) => acc + fs.statSync(path.join(target, f)).size, 0);
-  return { dir: target, bytes, ms: performance.now() - t0 };
+  return { dir: given, target, bytes, ms: performance.now() - t0, notes };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Load
 // ---------------------------------------------------------------------------------------------
 
-function readJson(file: string, what: string): unknown {
+/**
+ * Size limits per file kind, far above anything legitimate: a config.json is a few KB, a shard
+ * index lists one line per tensor, a sidecar holds names, data cards and one bias row per layer.
+ */
+export const JSON_LIMITS = { config: 4 << 20, index: 64 << 20, sidecar: 64 << 20 } as const;
+
+function readJson(file: string, what: string, maxBytes: number): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf-8");
+    text = readTextFile(file, what, maxBytes);
   } catch (e) {
-    throw new CheckpointError(`${file}: cannot read ${what} (${(e as Error).message})`);
+    throw new CheckpointError((e as Error).message);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`${file}: ${what} is not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${file}: ${what} is not valid JSON (${(e as Error).message}); fix or replace the file`);
   }
 }
 
-/** config.json + sidecar, with the friendly errors for "this is not a checkpoint". */
-function readConfigAndSidecar(dir: string): { config: ModelConfig; hf: HfExtras; sidecar: CheckpointSidecar } {
-  if (!fs.existsSync(dir)) throw new CheckpointError(`${dir}: checkpoint directory does not exist.${interruptedSaveHint(dir)}`);
-  if (!fs.statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory (a checkpoint is a directory with config.json and model.safetensors)`);
+/** The checkpoint directory itself: exists, is a directory (links followed), with friendly errors. */
+function checkCheckpointDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CheckpointError(`${dir}: checkpoint directory does not exist.${interruptedSaveHint(dir)}`);
+    throw new CheckpointError(describeFsError(e, "open the checkpoint directory", dir).message);
+  }
+  if (!st.isDirectory()) throw new CheckpointError(`${dir}: not a directory (a checkpoint is a directory with config.json and model.safetensors)`);
+}
+
+/** config.json and the raw sidecar, before anything sized by them exists. */
+function readConfigAndRawSidecar(dir: string): { config: ModelConfig; hf: HfExtras; rawSide: unknown } {
+  checkCheckpointDir(dir);
   const cfgFile = path.join(dir, CHECKPOINT_FILES.config);
-  if (!fs.existsSync(cfgFile)) {
+  if (!fs.existsSync(cfgFile) && !isDanglingLink(cfgFile)) {
     throw new CheckpointError(
       `${dir}: missing config.json, so this is not a checkpoint directory (expected config.json + model.safetensors, ` +
         `as written by saveCheckpoint or transformers' save_pretrained).${interruptedSaveHint(dir)}`,
     );
   }
-  const rawCfg = readJson(cfgFile, "config.json");
+  const rawCfg = readJson(cfgFile, "config.json", JSON_LIMITS.config);
   const sideFile = path.join(dir, CHECKPOINT_FILES.sidecar);
   let names: string[] | undefined;
   let rawSide: unknown;
-  if (fs.existsSync(sideFile)) {
-    rawSide = readJson(sideFile, "the flexolmo.json sidecar");
-    const exp = (rawSide as { experts?: { name?: unknown }[] })?.experts;
-    if (Array.isArray(exp)) names = exp.map((e) => String(e?.name));
+  if (fs.existsSync(sideFile) || isDanglingLink(sideFile)) {
+    rawSide = readJson(sideFile, "the flexolmo.json sidecar", JSON_LIMITS.sidecar);
+    const exp = (rawSide as { experts?: { name?: unknown }[] } | null)?.experts;
+    if (Array.isArray(exp)) {
+      const bad = exp.findIndex((e) => !e || typeof e !== "object" || typeof (e as { name?: unknown }).name !== "string");
+      if (bad >= 0) throw new CheckpointError(`${sideFile}: "experts"[${bad}] must be an object with a string "name" (got ${quoted(JSON.stringify(exp[bad]) ?? "undefined")})`);
+      names = exp.map((e) => (e as { name: string }).name);
+    }
   }
   let parsed: { config: ModelConfig; extras: HfExtras };
   try {
@@ -496,23 +687,37 @@ function readConfigAndSidecar(dir: string): { config: ModelConfig; hf: HfExtras;
   } catch (e) {
     throw new CheckpointError((e as Error).message);
   }
-  const sidecar = rawSide === undefined ? defaultSidecar(parsed.config) : parseSidecar(rawSide, sideFile, parsed.config);
-  return { config: parsed.config, hf: parsed.extras, sidecar };
+  return { config: parsed.config, hf: parsed.extras, rawSide };
+}
+
+/** A symbolic link whose target is missing: existsSync says false, but the user must hear about the link. */
+function isDanglingLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** A shard file name from an index: a plain file name in the checkpoint directory, nothing else. */
+function isPlainFileName(f: unknown): f is string {
+  return typeof f === "string" && f.length > 0 && f !== "." && f !== ".." && !/[\\/\u0000]/.test(f) && !/^[A-Za-z]:/.test(f);
 }
 
 /** The weight files of a checkpoint: one model.safetensors, or the shards an index names. */
 function weightFiles(dir: string): { files: string[]; sharded: boolean; weightMap?: Record<string, string> } {
   const single = path.join(dir, CHECKPOINT_FILES.weights);
-  if (fs.existsSync(single)) return { files: [CHECKPOINT_FILES.weights], sharded: false };
+  if (fs.existsSync(single) || isDanglingLink(single)) return { files: [CHECKPOINT_FILES.weights], sharded: false };
   const indexFile = path.join(dir, CHECKPOINT_FILES.index);
-  if (fs.existsSync(indexFile)) {
-    const idx = readJson(indexFile, "the safetensors shard index") as { weight_map?: Record<string, unknown> };
+  if (fs.existsSync(indexFile) || isDanglingLink(indexFile)) {
+    const idx = readJson(indexFile, "the safetensors shard index", JSON_LIMITS.index) as { weight_map?: Record<string, unknown> } | null;
     const map = idx?.weight_map;
-    if (!map || typeof map !== "object") throw new CheckpointError(`${indexFile}: missing "weight_map" object`);
+    if (!map || typeof map !== "object" || Array.isArray(map)) throw new CheckpointError(`${indexFile}: missing "weight_map" object`);
     const files = [...new Set(Object.values(map))];
+    if (!files.length) throw new CheckpointError(`${indexFile}: "weight_map" is empty; it must name the shard file of every tensor`);
     for (const f of files) {
-      if (typeof f !== "string" || f.includes("/") || f.includes("\\")) throw new CheckpointError(`${indexFile}: weight_map names an invalid shard file ${JSON.stringify(f)}`);
-      if (!fs.existsSync(path.join(dir, f))) throw new CheckpointError(`${indexFile}: shard "${f}" is listed but missing from ${dir}`);
+      if (!isPlainFileName(f)) throw new CheckpointError(`${indexFile}: weight_map names an invalid shard file ${quoted(JSON.stringify(f) ?? "undefined")} (shards must be plain file names inside the checkpoint directory)`);
+      if (!fs.existsSync(path.join(dir, f)) && !isDanglingLink(path.join(dir, f))) throw new CheckpointError(`${indexFile}: shard ${quoted(f)} is listed but missing from ${dir}`);
     }
     return { files: files as string[], sharded: true, weightMap: map as Record<string, string> };
   }
@@ -531,7 +736,7 @@ function collectHeaders(dir: string, files: string[]): Map<string, { file: strin
   for (const f of files) {
     const h = readSafetensorsHeader(path.join(dir, f));
     for (const [name, info] of h.tensors) {
-      if (out.has(name)) throw new CheckpointError(`${dir}: tensor "${name}" appears in both ${out.get(name)!.file} and ${f}`);
+      if (out.has(name)) throw new CheckpointError(`${dir}: tensor ${quoted(name)} appears in both ${out.get(name)!.file} and ${f}`);
       out.set(name, { file: f, info });
     }
   }
@@ -539,10 +744,39 @@ function collectHeaders(dir: string, files: string[]): Map<string, { file: strin
 }
 
 /**
+ * The layer and expert counts config.json claims, against what the headers hold, before anything
+ * sized by those counts (expected-tensor lists, bias rows, parameters) is built: a config saying
+ * 1 000 layers over a 2-layer file gets one sentence, not a thousand "missing tensor" lines.
+ */
+function checkCountsAgainstHeaders(dir: string, cfg: ModelConfig, headers: Map<string, { file: string; info: TensorInfo }>): void {
+  let maxLayer = -1;
+  for (const name of headers.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) maxLayer = Math.max(maxLayer, Number(m[1]));
+  }
+  const fileLayers = maxLayer + 1;
+  if (fileLayers !== cfg.nLayers) {
+    throw new CheckpointError(
+      `${dir}: config.json says num_hidden_layers = ${cfg.nLayers} but the weight files hold ${fileLayers} layer${fileLayers === 1 ? "" : "s"} ` +
+        `(model.layers.0 … ${fileLayers - 1}); config.json and the weights do not belong together.`,
+    );
+  }
+  const router = headers.get("model.layers.0.mlp.gate.weight");
+  if (router && router.info.shape.length === 2 && router.info.shape[0] !== cfg.experts.length) {
+    throw new CheckpointError(
+      `${dir}: config.json says num_experts = ${cfg.experts.length} but the router model.layers.0.mlp.gate.weight in ${router.file} has ${router.info.shape[0]} rows (one per expert); ` +
+        `config.json and the weights do not belong together.`,
+    );
+  }
+}
+
+/**
  * Compare what the files hold with what the config implies, before reading any tensor data.
- * Returns whether the experts are stored fused (transformers ≥ 5 layout).
+ * Returns whether the experts are stored fused (transformers ≥ 5 layout) and whether the head is
+ * tied to the embedding (then any lm_head.weight in the file is not used, as in transformers).
  */
 function validateHeaders(dir: string, cfg: ModelConfig, hf: HfExtras, headers: Map<string, { file: string; info: TensorInfo }>): { fused: boolean; tiedHead: boolean } {
+  checkCountsAgainstHeaders(dir, cfg, headers);
   const problems: string[] = [];
   const expected = expectedTensors(cfg).filter((e) => e.hf);
   const fused = headers.has("model.layers.0.mlp.experts.gate_up_proj");
@@ -558,11 +792,12 @@ function validateHeaders(dir: string, cfg: ModelConfig, hf: HfExtras, headers: M
       want.set(`model.layers.${i}.mlp.experts.down_proj`, [E, cfg.dModel, cfg.dFf]); // [E, C, F]
     }
   }
-  let tiedHead = false;
-  if (!headers.has("lm_head.weight") && hf.tieWordEmbeddings) {
-    want.delete("lm_head.weight"); // tied: lm_head = embed_tokens (we untie on load)
-    tiedHead = true;
-  }
+  // transformers ties lm_head to embed_tokens whenever tie_word_embeddings is true (tie_weights()
+  // after loading), whether or not the file also holds an lm_head.weight: that tensor is then never
+  // used. Do the same, so logits here equal transformers' for the same directory. A stored
+  // lm_head.weight is still checked (shape, dtype) but not read.
+  const tiedHead = hf.tieWordEmbeddings;
+  if (tiedHead && !headers.has("lm_head.weight")) want.delete("lm_head.weight");
   const floatDtypes = new Set(["F32", "BF16", "F16", "F64"]);
   for (const [name, shape] of want) {
     const h = headers.get(name);
@@ -574,7 +809,7 @@ function validateHeaders(dir: string, cfg: ModelConfig, hf: HfExtras, headers: M
     if (!sameShape(h.info.shape, shape)) problems.push(`tensor "${name}" in ${h.file} has shape [${h.info.shape}] but config.json implies [${shape}] (HF [out, in] layout)`);
   }
   for (const [name, h] of headers) {
-    if (!want.has(name) && !IGNORABLE.test(name)) problems.push(`unexpected tensor "${name}" in ${h.file} (not part of a FlexOlmo model with this config.json)`);
+    if (!want.has(name) && !IGNORABLE.test(name)) problems.push(`unexpected tensor ${quoted(name)} in ${h.file} (not part of a FlexOlmo model with this config.json)`);
   }
   if (problems.length) {
     const more = problems.length > 25 ? `\n  … and ${problems.length - 25} more` : "";
@@ -583,23 +818,60 @@ function validateHeaders(dir: string, cfg: ModelConfig, hf: HfExtras, headers: M
   return { fused, tiedHead };
 }
 
-/** Load a checkpoint directory (ours, or any FlexOlmo checkpoint in the HF layout). */
-export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  const root = path.resolve(dir);
-  const { config, hf, sidecar } = readConfigAndSidecar(root);
+/** Everything but tensor data: the shared first half of `loadCheckpoint` and `readCheckpointInfo`. */
+function openCheckpoint(root: string): {
+  config: ModelConfig;
+  hf: HfExtras;
+  sidecar: CheckpointSidecar;
+  wf: ReturnType<typeof weightFiles>;
+  headers: Map<string, { file: string; info: TensorInfo }>;
+  fused: boolean;
+  tiedHead: boolean;
+} {
+  const { config, hf, rawSide } = readConfigAndRawSidecar(root);
   const wf = weightFiles(root);
   const headers = collectHeaders(root, wf.files);
   const { fused, tiedHead } = validateHeaders(root, config, hf, headers);
+  // Only now, with the layer and expert counts matched against the files, build what they size.
+  const sideFile = path.join(root, CHECKPOINT_FILES.sidecar);
+  const sidecar = rawSide === undefined ? defaultSidecar(config) : parseSidecar(rawSide, sideFile, config);
+  return { config, hf, sidecar, wf, headers, fused, tiedHead };
+}
+
+/**
+ * Refuse a tensor holding NaN or ±Infinity: a model with them computes NaN logits everywhere, and
+ * finding out at load names the tensor, instead of printing nulls later with exit code 0.
+ */
+function checkFinite(file: string, name: string, data: Float32Array | Int32Array | readonly number[]): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isFinite(v)) {
+      throw new CheckpointError(
+        `${file}: tensor ${quoted(name)} holds ${v} at index ${i}; weights must be finite numbers. ` +
+          `The checkpoint is corrupt or its training diverged: load an earlier checkpoint or retrain.`,
+      );
+    }
+  }
+}
+
+/** Load a checkpoint directory (ours, or any FlexOlmo checkpoint in the HF layout). */
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const root = path.resolve(dir);
+  const { config, hf, sidecar, wf, fused, tiedHead } = openCheckpoint(root);
 
   // Decode every weight file (upcasting BF16/F16 to float32).
   const raw = new Map<string, LoadedTensor>();
   const dtypes: Record<string, number> = {};
   for (const f of wf.files) {
     for (const [name, t] of readSafetensors(path.join(root, f)).tensors) {
+      if (IGNORABLE.test(name)) continue;
+      if (tiedHead && name === "lm_head.weight") continue; // not used: tied to the embedding (see validateHeaders)
+      checkFinite(path.join(root, f), name, t.data);
       raw.set(name, t);
       dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     }
   }
+  sidecar.expertBias.forEach((row, l) => checkFinite(path.join(root, CHECKPOINT_FILES.sidecar), `expert_bias[${l}]`, row));
   if (fused) splitFusedExperts(raw, config);
   if (tiedHead) raw.set("lm_head.weight", raw.get("model.embed_tokens.weight")!);
 
@@ -627,14 +899,11 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
 
   let optimizer: OptimizerState | undefined;
-  const optFile = path.join(root, CHECKPOINT_FILES.optimizer);
-  if (fs.existsSync(optFile)) {
-    const { header, tensors } = readSafetensors(optFile);
-    const step = Number(header.metadata.step);
-    if (!Number.isFinite(step)) throw new CheckpointError(`${optFile}: __metadata__.step must hold the optimizer step (got ${JSON.stringify(header.metadata.step)})`);
-    const ts: Record<string, tf.Tensor> = {};
-    for (const [name, t] of tensors) ts[name] = tf.tensor(t.data, t.shape, t.data instanceof Int32Array ? "int32" : "float32");
-    optimizer = { step, tensors: ts };
+  try {
+    optimizer = readOptimizer(root);
+  } catch (err) {
+    for (const t of made) t.dispose();
+    throw err;
   }
 
   return {
@@ -643,8 +912,28 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     sidecar,
     optimizer,
     hf,
-    source: { dir: root, files: wf.files, dtypes, sharded: wf.sharded, fusedExperts: fused },
+    source: { dir: root, files: wf.files, dtypes, sharded: wf.sharded, fusedExperts: fused, tiedHead },
   };
+}
+
+/** optimizer.safetensors, when present: step from its metadata, every moment finite. */
+function readOptimizer(root: string): OptimizerState | undefined {
+  const optFile = path.join(root, CHECKPOINT_FILES.optimizer);
+  if (!fs.existsSync(optFile) && !isDanglingLink(optFile)) return undefined;
+  const { header, tensors } = readSafetensors(optFile);
+  const step = optimizerStep(optFile, header.metadata.step);
+  for (const [name, t] of tensors) checkFinite(optFile, name, t.data);
+  const ts: Record<string, tf.Tensor> = {};
+  for (const [name, t] of tensors) ts[name] = tf.tensor(t.data, t.shape, t.data instanceof Int32Array ? "int32" : "float32");
+  return { step, tensors: ts };
+}
+
+function optimizerStep(optFile: string, raw: string | undefined): number {
+  const step = Number(raw);
+  if (raw === undefined || raw.trim() === "" || !Number.isSafeInteger(step) || step < 0) {
+    throw new CheckpointError(`${optFile}: __metadata__.step must hold the optimizer step, a non-negative integer (got ${quoted(JSON.stringify(raw) ?? "undefined")}); delete optimizer.safetensors to load the weights without optimizer state`);
+  }
+  return step;
 }
 
 /** transformers ≥ 5 stores each layer's experts as two 3-D tensors; split them into per-expert names. */
@@ -670,30 +959,29 @@ function splitFusedExperts(raw: Map<string, LoadedTensor>, cfg: ModelConfig): vo
 /** Config, sidecar and element counts without reading any tensor data (cheap for `flexolmo info`). */
 export async function readCheckpointInfo(dir: string): Promise<CheckpointInfo> {
   const root = path.resolve(dir);
-  const { config, hf, sidecar } = readConfigAndSidecar(root);
-  const wf = weightFiles(root);
-  const headers = collectHeaders(root, wf.files);
-  const { fused } = validateHeaders(root, config, hf, headers);
+  const { config, hf, sidecar, wf, headers, fused, tiedHead } = openCheckpoint(root);
   const dtypes: Record<string, number> = {};
   let hfParams = 0;
+  let hfTensors = 0;
   for (const [name, { info }] of headers) {
-    if (IGNORABLE.test(name)) continue;
+    if (IGNORABLE.test(name) || (tiedHead && name === "lm_head.weight")) continue; // as loadCheckpoint: not used
     dtypes[info.dtype] = (dtypes[info.dtype] ?? 0) + 1;
     hfParams += info.shape.reduce((a, b) => a * b, 1);
+    hfTensors++;
   }
   let optimizer: CheckpointInfo["optimizer"] = null;
   const optFile = path.join(root, CHECKPOINT_FILES.optimizer);
-  if (fs.existsSync(optFile)) {
+  if (fs.existsSync(optFile) || isDanglingLink(optFile)) {
     const h = readSafetensorsHeader(optFile);
-    optimizer = { step: Number(h.metadata.step), tensors: h.tensors.size };
+    optimizer = { step: optimizerStep(optFile, h.metadata.step), tensors: h.tensors.size };
   }
   return {
     config,
     sidecar,
     hf,
-    source: { dir: root, files: wf.files, dtypes, sharded: wf.sharded, fusedExperts: fused },
+    source: { dir: root, files: wf.files, dtypes, sharded: wf.sharded, fusedExperts: fused, tiedHead },
     params: paramCount(config),
-    counts: { hfTensors: headers.size, hfParams, expertBias: config.nLayers * config.experts.length },
+    counts: { hfTensors, hfParams, expertBias: config.nLayers * config.experts.length },
     optimizer,
   };
 }

@@ -10,6 +10,7 @@
  * produce wrong numbers, so we refuse with a message that names the field.
  */
 import { type ModelConfig, validateConfig } from "../model/config";
+import { quoted } from "../util/text";
 
 /** The config.json object, as transformers' FlexOlmoConfig writes and reads it. */
 export interface HfFlexOlmoConfig {
@@ -66,6 +67,49 @@ export const DEFAULT_HF_EXTRAS: HfExtras = {
   tieWordEmbeddings: false, // FlexOlmo unties embeddings and LM head
   torchDtype: "float32", // we compute and store float32
 };
+
+/**
+ * transformers' FlexOlmoConfig defaults (configuration_flex_olmo.py), applied to every field a
+ * config.json leaves out, so a file means here what it means to `from_pretrained`.
+ */
+export const HF_FLEXOLMO_DEFAULTS = {
+  vocab_size: 100352,
+  hidden_size: 4096,
+  intermediate_size: 11008,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  max_position_embeddings: 4096,
+  rms_norm_eps: 1e-6,
+  rope_theta: 500_000, // FlexOlmoConfig.default_theta
+  num_experts: 7,
+  num_experts_per_tok: 5,
+  norm_topk_prob: false,
+  pad_token_id: 100277,
+  bos_token_id: null,
+  eos_token_id: 100257,
+  initializer_range: 0.02,
+  router_aux_loss_coef: 0.01,
+  tie_word_embeddings: false,
+} as const;
+
+/**
+ * Upper bounds for config.json's sizes, checked before anything is allocated from them: a file from
+ * someone else saying `num_experts: 1e9` must be an error, not a heap exhausted by a billion expert
+ * names. Each bound is far above any released model (FlexOlmo: 7 experts, 32 layers, 4096 wide;
+ * the largest open MoEs: 256 experts, ~100 layers, 262k vocabularies) yet small enough that the
+ * arrays sized by it are harmless. Tensor sizes are checked against the safetensors headers as well.
+ */
+export const HF_CONFIG_LIMITS = {
+  vocab_size: 1 << 24,
+  hidden_size: 1 << 16,
+  intermediate_size: 1 << 20,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1 << 12,
+  num_key_value_heads: 1 << 12,
+  max_position_embeddings: 1 << 24,
+  num_experts: 1024,
+  num_experts_per_tok: 1024,
+} as const;
 
 /** Default expert names for a checkpoint without a sidecar: index 0 is the public expert. */
 export function defaultExpertNames(n: number): string[] {
@@ -124,9 +168,11 @@ export function fromHfConfig(json: unknown, file = "config.json", expertNames?: 
         `(OLMoE uses pre-norm blocks and Olmo2 has no experts; their weights would compute different numbers here).`,
     );
   }
-  const int = (key: string, fallback?: number): number => {
+  const int = (key: keyof typeof HF_CONFIG_LIMITS, fallback: number): number => {
     const v = j[key] ?? fallback;
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) fail(`"${key}" must be a positive integer (got ${JSON.stringify(j[key])})`);
+    const max = HF_CONFIG_LIMITS[key];
+    if ((v as number) > max) fail(`"${key}" is ${v}, more than the ${max} this reader accepts (no FlexOlmo model comes close; the file is corrupt or not a FlexOlmo config)`);
     return v as number;
   };
   const num = (key: string, fallback?: number): number => {
@@ -134,15 +180,17 @@ export function fromHfConfig(json: unknown, file = "config.json", expertNames?: 
     if (typeof v !== "number" || !Number.isFinite(v)) fail(`"${key}" must be a number (got ${JSON.stringify(j[key])})`);
     return v as number;
   };
-  const tokenId = (key: string): number | null => {
+  const tokenId = (key: "pad_token_id" | "bos_token_id" | "eos_token_id"): number | null => {
     const v = j[key];
-    if (v === undefined || v === null) return null;
+    if (v === undefined) return HF_FLEXOLMO_DEFAULTS[key]; // absent: transformers' default; an explicit null stays null
+    if (v === null) return null;
     if (typeof v === "number" && Number.isInteger(v)) return v;
     return fail(`"${key}" must be an integer or null (got ${JSON.stringify(v)})`);
   };
 
-  const nHeads = int("num_attention_heads");
-  const dModel = int("hidden_size");
+  const D = HF_FLEXOLMO_DEFAULTS;
+  const nHeads = int("num_attention_heads", D.num_attention_heads);
+  const dModel = int("hidden_size", D.hidden_size);
 
   // Fields we do not implement: refuse rather than compute something else.
   const act = j.hidden_act ?? "silu";
@@ -163,33 +211,35 @@ export function fromHfConfig(json: unknown, file = "config.json", expertNames?: 
     const kind = rs.rope_type ?? rs.type;
     if (kind !== "default") fail(`rope_scaling ${JSON.stringify(j.rope_scaling)} is not supported; only unscaled (default) RoPE is implemented`);
   }
-  if (ropeTheta === undefined) ropeTheta = 500_000; // HF FlexOlmoConfig's default_theta
-  if (typeof ropeTheta !== "number" || !(ropeTheta > 0)) fail(`rope_theta must be a positive number (got ${JSON.stringify(ropeTheta)})`);
+  if (ropeTheta === undefined || ropeTheta === null) ropeTheta = D.rope_theta;
+  if (typeof ropeTheta !== "number" || !(ropeTheta > 0) || !Number.isFinite(ropeTheta)) fail(`rope_theta must be a positive finite number (got ${JSON.stringify(ropeTheta)})`);
 
-  const nExperts = int("num_experts", 7); // HF default when the key is absent
-  let experts = defaultExpertNames(nExperts);
-  if (expertNames) {
-    if (expertNames.length !== nExperts) fail(`num_experts is ${nExperts} but the sidecar names ${expertNames.length} experts (${expertNames.join(", ")})`);
-    experts = expertNames;
+  const nExperts = int("num_experts", D.num_experts); // bounded before the names below are made
+  if (expertNames && expertNames.length !== nExperts) {
+    const shown = expertNames.slice(0, 8).map(quoted).join(", ") + (expertNames.length > 8 ? ", …" : "");
+    fail(`num_experts is ${nExperts} but the sidecar names ${expertNames.length} experts (${shown})`);
   }
-  const normTopk = j.norm_topk_prob ?? false;
+  const experts = expertNames ?? defaultExpertNames(nExperts);
+  const normTopk = j.norm_topk_prob ?? D.norm_topk_prob;
   if (typeof normTopk !== "boolean") return fail(`"norm_topk_prob" must be true or false (got ${JSON.stringify(normTopk)})`);
+  const tie = j.tie_word_embeddings ?? D.tie_word_embeddings;
+  if (typeof tie !== "boolean") return fail(`"tie_word_embeddings" must be true or false (got ${JSON.stringify(tie)})`);
   const eosRaw = j.eos_token_id;
   const eosTokenId =
     Array.isArray(eosRaw) && eosRaw.every((v) => Number.isInteger(v)) ? (eosRaw as number[]) : tokenId("eos_token_id");
 
   const config: ModelConfig = {
-    vocabSize: int("vocab_size"),
+    vocabSize: int("vocab_size", D.vocab_size),
     dModel,
-    nLayers: int("num_hidden_layers"),
+    nLayers: int("num_hidden_layers", D.num_hidden_layers),
     nHeads,
     nKvHeads: int("num_key_value_heads", nHeads), // HF: None means no grouped-query attention
-    dFf: int("intermediate_size"),
-    maxSeqLen: int("max_position_embeddings"),
+    dFf: int("intermediate_size", D.intermediate_size),
+    maxSeqLen: int("max_position_embeddings", D.max_position_embeddings),
     ropeTheta,
-    rmsNormEps: num("rms_norm_eps", 1e-6),
+    rmsNormEps: num("rms_norm_eps", D.rms_norm_eps),
     experts,
-    topK: int("num_experts_per_tok", 5),
+    topK: int("num_experts_per_tok", D.num_experts_per_tok),
     normTopkProb: normTopk,
   };
   try {
@@ -201,9 +251,9 @@ export function fromHfConfig(json: unknown, file = "config.json", expertNames?: 
     padTokenId: tokenId("pad_token_id"),
     bosTokenId: tokenId("bos_token_id"),
     eosTokenId,
-    initializerRange: num("initializer_range", DEFAULT_HF_EXTRAS.initializerRange),
-    routerAuxLossCoef: num("router_aux_loss_coef", DEFAULT_HF_EXTRAS.routerAuxLossCoef),
-    tieWordEmbeddings: j.tie_word_embeddings === true,
+    initializerRange: num("initializer_range", D.initializer_range),
+    routerAuxLossCoef: num("router_aux_loss_coef", D.router_aux_loss_coef),
+    tieWordEmbeddings: tie,
     torchDtype: typeof (j.torch_dtype ?? j.dtype) === "string" ? String(j.torch_dtype ?? j.dtype) : "float32",
   };
   return { config, extras };

@@ -13,6 +13,8 @@
  * (bit-exact), BF16 (round-to-nearest-even) or I32.
  */
 import * as fs from "node:fs";
+import { FileError, type OpenedFile, openRegularFile, readExactly } from "../util/fs";
+import { quoted } from "../util/text";
 
 /** Every dtype the safetensors spec names, with its size in bytes. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -120,6 +122,10 @@ function parseHeaderJson(headerBytes: Uint8Array, dataStart: number, dataLength:
     throw new SafetensorsError(file, `bad header: JSON does not parse (${(e as Error).message})`);
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new SafetensorsError(file, "bad header: the header must be a JSON object");
+  // JSON.parse keeps the last of two equal keys; another reader may keep the first. Two tensors
+  // with one name are ambiguous, so they are refused rather than resolved silently.
+  const dup = firstDuplicateKey(text);
+  if (dup !== undefined) throw new SafetensorsError(file, `bad header: tensor name ${quoted(dup)} appears twice in the header (the file is corrupt or was hand-edited; re-export it)`);
 
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, TensorInfo>();
@@ -145,6 +151,35 @@ function parseHeaderJson(headerBytes: Uint8Array, dataStart: number, dataLength:
     }
   }
   return { tensors, metadata, dataStart, dataLength };
+}
+
+/**
+ * The first key that occurs twice at the top level of a JSON object text, or undefined. A single
+ * pass that tracks strings and nesting depth; only called on text that JSON.parse accepted.
+ */
+function firstDuplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) expectKey = true;
+  }
+  return undefined;
 }
 
 function validateTensorInfo(name: string, raw: unknown, dataLength: number, file: string): TensorInfo {
@@ -181,31 +216,39 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = "<buffer>"): Sa
   return parseHeaderJson(bytes.subarray(8, 8 + n), 8 + n, bytes.length - 8 - n, file);
 }
 
-/** Read only the header of a file on disk (cheap: never touches the tensor bytes). */
-export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  const fd = openForRead(path);
+/**
+ * Open a safetensors file: only a regular file (after following symbolic links; a FIFO or a device
+ * is refused without blocking), and read its header, which is bounded by MAX_HEADER_BYTES and by
+ * the file's size. The caller closes `f.fd`.
+ */
+function openSafetensors(path: string): { f: OpenedFile; header: SafetensorsHeader } {
+  let f: OpenedFile;
   try {
-    const size = fs.fstatSync(fd).size;
+    f = openRegularFile(path, "safetensors file", Number.MAX_SAFE_INTEGER); // tensor data is bounded by the header instead
+  } catch (e) {
+    if (e instanceof FileError && e.code === "ENOENT") throw new SafetensorsError(path, "file not found");
+    if (e instanceof FileError) throw new SafetensorsError(path, e.message.replace(`cannot read safetensors file ${path}: `, ""));
+    throw e;
+  }
+  try {
     const first8 = Buffer.alloc(8);
-    fs.readSync(fd, first8, 0, Math.min(8, size), 0);
-    const n = readHeaderLength(first8, size, path);
+    if (f.size >= 8) readExactly(f, first8, 0);
+    const n = readHeaderLength(first8, f.size, path);
     const hdr = Buffer.alloc(n);
-    fs.readSync(fd, hdr, 0, n, 8);
-    return parseHeaderJson(hdr, 8 + n, size - 8 - n, path);
-  } finally {
-    fs.closeSync(fd);
+    readExactly(f, hdr, 8);
+    return { f, header: parseHeaderJson(hdr, 8 + n, f.size - 8 - n, path) };
+  } catch (e) {
+    fs.closeSync(f.fd);
+    if (e instanceof FileError) throw new SafetensorsError(path, e.message);
+    throw e;
   }
 }
 
-function openForRead(path: string): number {
-  try {
-    return fs.openSync(path, "r");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new SafetensorsError(path, "file not found");
-    if (code === "EISDIR") throw new SafetensorsError(path, "is a directory, not a safetensors file");
-    throw new SafetensorsError(path, `cannot open (${(e as Error).message})`);
-  }
+/** Read only the header of a file on disk (cheap: never touches the tensor bytes). */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  const { f, header } = openSafetensors(path);
+  fs.closeSync(f.fd);
+  return header;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,20 +344,30 @@ export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, name:
   return decode(bytes, info, name, header.dataStart, file);
 }
 
-/** Read a whole safetensors file: every tensor decoded, in header order. */
+/**
+ * Read a whole safetensors file: every tensor decoded, in header order. Each tensor's bytes are
+ * read on their own, at the offsets the (validated) header gives, so nothing beyond what the header
+ * describes is read and a file larger than one Node buffer (2–4 GiB) still loads.
+ */
 export function readSafetensors(path: string): { header: SafetensorsHeader; tensors: Map<string, LoadedTensor> } {
-  let bytes: Buffer;
+  const { f, header } = openSafetensors(path);
   try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new SafetensorsError(path, "file not found");
-    throw new SafetensorsError(path, `cannot read (${(e as Error).message})`);
+    const tensors = new Map<string, LoadedTensor>();
+    for (const [name, info] of header.tensors) {
+      const len = info.dataOffsets[1] - info.dataOffsets[0];
+      const bytes = new Uint8Array(len);
+      try {
+        readExactly(f, bytes, header.dataStart + info.dataOffsets[0]);
+      } catch (e) {
+        if (e instanceof FileError) throw new SafetensorsError(path, `tensor ${quoted(name)}: ${e.message}`);
+        throw e;
+      }
+      tensors.set(name, decode(bytes, { ...info, dataOffsets: [0, len] }, name, 0, path));
+    }
+    return { header, tensors };
+  } finally {
+    fs.closeSync(f.fd);
   }
-  const header = parseSafetensorsHeader(bytes, path);
-  const tensors = new Map<string, LoadedTensor>();
-  for (const name of header.tensors.keys()) tensors.set(name, decodeTensor(bytes, header, name, path));
-  return { header, tensors };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
           files: info.source.files,
           dtypes: info.source.dtypes,
           sharded: info.source.sharded,
+          tiedHead: info.source.tiedHead,
           experts: cfg.experts.map((name, e) => ({
             index: e,
             name,
@@ -50,6 +51,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   L.push(`checkpoint  ${info.source.dir}`);
   const dtypes = Object.entries(info.source.dtypes).map(([d, n]) => `${n} ${d}`).join(", ");
   L.push(`weights     ${info.source.files.join(", ")} (${info.counts.hfTensors} tensors: ${dtypes}${info.source.sharded ? "; sharded" : ""}${info.source.fusedExperts ? "; fused experts" : ""})`);
+  if (info.source.tiedHead) L.push(`            tie_word_embeddings: the LM head is the embedding matrix (as in transformers; a stored lm_head.weight is not used)`);
   L.push(`sidecar     ${info.sidecar.present ? "flexolmo.json" : "none (written by another program: default expert names, bias 0)"}`);
   L.push(
     `model       vocab ${cfg.vocabSize}, d_model ${cfg.dModel}, ${cfg.nLayers} layers, ${cfg.nHeads} heads (${cfg.nKvHeads} kv), ` +

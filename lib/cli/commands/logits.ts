@@ -6,8 +6,48 @@
  * Output: { ids, experts, include, topK, bias, logits: [T][V], router: [layer][T][E] } where
  * router[l][t][e] is expert e's softmax probability (0 for excluded experts).
  */
+import { FileError, formatBytes, readTextFile } from "../../util/fs";
 import { type ParsedArgs, UsageError } from "../args";
 import type { CliIO, Command } from "../registry";
+
+/**
+ * Largest --file input. The text is cut to the model's context anyway (max_position_embeddings
+ * tokens), so megabytes are already generous; the limit stops `--file /dev/zero`-like inputs and
+ * an accidental multi-gigabyte file from exhausting memory.
+ */
+export const MAX_TEXT_BYTES = 16 << 20;
+
+/**
+ * The text of `--file`: a regular file (after links), or standard input for "-", at most `max`
+ * bytes of UTF-8. Standard input is read as a stream with a running count, so a pipe that never
+ * ends stops at the limit instead of filling memory.
+ */
+export async function readTextInput(file: string, max = MAX_TEXT_BYTES, stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  let bytes: Buffer;
+  if (file === "-") {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of stdin) {
+      const b = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+      n += b.length;
+      if (n > max) throw new UsageError(`--file -: standard input is longer than ${formatBytes(max)}; pass a shorter text (only the first max_position_embeddings tokens can be used anyway)`);
+      chunks.push(b);
+    }
+    bytes = Buffer.concat(chunks);
+  } else {
+    try {
+      return readTextFile(file, "the --file text", max);
+    } catch (e) {
+      if (e instanceof FileError) throw new UsageError(`--file: ${e.message}`);
+      throw e;
+    }
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError("--file -: standard input is not valid UTF-8 text");
+  }
+}
 
 /** "1,2, 3" → [1, 2, 3]; every entry a non-negative integer. */
 export function parseIds(raw: string): number[] {
@@ -52,10 +92,13 @@ export function includeMask(experts: string[], without: string[] | undefined, on
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const f = args.flags;
   const idsFlag = f.ids as string | undefined;
-  const text = f.text as string | undefined;
-  if ((idsFlag === undefined) === (text === undefined)) throw new UsageError("give the input as exactly one of --ids 1,2,3 or --text \"…\"");
-  if (f.tokenizer !== undefined && text === undefined) throw new UsageError("--tokenizer only applies with --text");
+  const file = f.file as string | undefined;
+  const given = [idsFlag, f.text, file].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new UsageError("give the input as exactly one of --ids 1,2,3 or --text \"…\" or --file PATH (- reads standard input)");
+  if (f.tokenizer !== undefined && idsFlag !== undefined) throw new UsageError("--tokenizer only applies with --text or --file");
   const ids = idsFlag !== undefined ? parseIds(idsFlag) : undefined; // validate flags before loading anything
+  const text = file !== undefined ? await readTextInput(file) : (f.text as string | undefined);
+  if (file !== undefined && text!.length === 0) throw new UsageError(`--file ${file}: the text is empty`);
 
   const tf = await import("@tensorflow/tfjs");
   const { loadCheckpoint, disposeCheckpoint } = await import("../../io/checkpoint");
@@ -71,7 +114,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       const tok = await loadTokenizer(f.tokenizer as string | undefined);
       if (tok.vocabSize > cfg.vocabSize) throw new Error(`the tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${cfg.vocabSize}; pass the matching --tokenizer`);
       tokens = tok.encode(text!);
-      if (!tokens.length) throw new UsageError("--text encodes to zero tokens");
+      if (!tokens.length) throw new UsageError(`${file !== undefined ? "--file" : "--text"} encodes to zero tokens`);
     }
     const bad = tokens.find((t) => t >= cfg.vocabSize);
     if (bad !== undefined) throw new UsageError(`token id ${bad} is outside the model's vocabulary (0 … ${cfg.vocabSize - 1})`);
@@ -115,7 +158,8 @@ export const command: Command = {
   flags: [
     { name: "ids", type: "string", metavar: "1,2,3", help: "token ids, comma-separated" },
     { name: "text", type: "string", metavar: "TEXT", help: "text to tokenize (shipped FlexMix-mini tokenizer unless --tokenizer)" },
-    { name: "tokenizer", type: "string", metavar: "PATH", help: "tokenizer.json to use with --text" },
+    { name: "file", type: "string", metavar: "PATH", help: `text to tokenize, read from a file (- for standard input; at most ${MAX_TEXT_BYTES >> 20} MiB): for texts too long for the command line` },
+    { name: "tokenizer", type: "string", metavar: "PATH", help: "tokenizer.json to use with --text or --file" },
     { name: "without", type: "string", metavar: "NAME|INDEX", repeatable: true, help: "switch an expert off" },
     { name: "only", type: "string", metavar: "NAME,NAME", help: "keep only these experts" },
     { name: "top-k", type: "int", metavar: "K", help: "experts per token (default: config's top-k, capped at the included count)" },
@@ -124,6 +168,8 @@ export const command: Command = {
   examples: [
     "flexolmo logits runs/merged --ids 17,42,9",
     'flexolmo logits runs/merged --text "The court ruled" --without news',
+    "flexolmo logits runs/merged --file essay.txt",
+    "cat essay.txt | flexolmo logits runs/merged --file -",
     "flexolmo logits runs/merged --ids 1,2,3 --only public,code --top-k 1 --bias drop",
   ],
   needsBackend: true,

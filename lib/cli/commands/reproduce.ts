@@ -3,10 +3,11 @@
  * and Table 2 analogues over several seeds, the Fig. 2/3/4 analogues, router geometry and the
  * extraction test — written to results/*.json and a report (docs/results.md + docs/figures/).
  */
+import * as path from "node:path";
 import type { ParsedArgs } from "../args";
 import { UsageError } from "../args";
 import type { CliIO, Command } from "../registry";
-import { intFlag, withInterrupt } from "../run-helpers";
+import { intFlag, prepareOutDir, withInterrupt } from "../run-helpers";
 
 const RECIPE_NAMES = ["study", "quick", "tiny", "gpu"] as const;
 type Name = (typeof RECIPE_NAMES)[number];
@@ -32,12 +33,17 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   // The command as the report prints it: rebuilt from the parsed flags (the same run whichever entry point was used).
   const given = (["quick", "recipe", "seeds", "fresh", "results-dir", "report", "figures-dir"] as const).filter((k) => f[k] !== undefined && f[k] !== false);
   const command = ["npm run reproduce", ...(given.length ? ["--"] : []), ...given.map((k) => (f[k] === true ? `--${k}` : `--${k} ${String(f[k])}`))].join(" ");
+  // Create the output folders first: a path that cannot hold them fails now, with the reason.
+  const resultsDir = prepareOutDir((f["results-dir"] as string | undefined) ?? out.results, "--results-dir");
+  const reportFile = (f.report as string | undefined) ?? out.report;
+  prepareOutDir(path.dirname(path.resolve(reportFile)), "--report");
+  const figuresDir = prepareOutDir((f["figures-dir"] as string | undefined) ?? out.figures, "--figures-dir");
   return withInterrupt(io, async (signal) => {
     const res = await reproduce({
       recipe,
-      resultsDir: (f["results-dir"] as string | undefined) ?? out.results,
-      reportFile: (f.report as string | undefined) ?? out.report,
-      figuresDir: (f["figures-dir"] as string | undefined) ?? out.figures,
+      resultsDir,
+      reportFile,
+      figuresDir,
       fresh: Boolean(f.fresh),
       backend: backendReport()?.name,
       command,

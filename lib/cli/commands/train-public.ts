@@ -3,9 +3,10 @@
  * holding this very command, the learning curve, test perplexities and toy-task accuracies. The
  * model shipped in data/public-cpu/ was built with it (its README.md has the exact command).
  */
+import * as path from "node:path";
 import type { ParsedArgs } from "../args";
 import type { CliIO, Command } from "../registry";
-import { intFlag, presetFlag, studyFlags, withInterrupt } from "../run-helpers";
+import { intFlag, prepareOutDir, presetFlag, studyFlags, withInterrupt } from "../run-helpers";
 
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const { flex } = await import("../../flex");
@@ -15,6 +16,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const evalEvery = intFlag(args.flags["eval-every"], "eval-every", 1) ?? Math.max(1, Math.round(steps / 6));
   const seed = (args.flags.seed as number | undefined) ?? 0;
   const out = (args.flags.out as string | undefined) ?? shippedPublicDir(preset);
+  prepareOutDir(path.dirname(path.resolve(out)), "--out"); // the checkpoint itself is saved atomically at the end
   const lab = await flex.lab({ preset, seed });
   const evalWindows = intFlag(args.flags["eval-windows"], "eval-windows", 1);
   const taskItems = intFlag(args.flags["task-items"], "task-items", 1);
