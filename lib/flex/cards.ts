@@ -17,7 +17,13 @@ export interface DataCard {
   documents: number;
   tokensSeen: number;
   /** How its router row was initialised (docs/method.md §2.2). */
-  embedding?: { embedder: string; documents: number; sha256: string };
+  embedding?: {
+    embedder: string;
+    documents: number;
+    sha256: string;
+    /** The public domain embedding its row r_pub was set to (every owner of a merge must share it). */
+    public?: { documents: number; sha256: string };
+  };
   /** The training settings that produced it (steps, lr, batch, β init, …). */
   training: Record<string, unknown>;
   seed: number;

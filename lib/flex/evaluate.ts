@@ -73,7 +73,29 @@ export function defaultEvalDomains(experts: readonly string[], ctx: DataContext)
   return ds;
 }
 
+/**
+ * Checks window options before any work, naming the verb the user called (the data layer's own
+ * checks would name its internal function). `seqLen` above the model's context is refused rather
+ * than silently shortened: the caller asked for windows the model cannot read.
+ */
+export function checkWindowOptions(opts: WindowOptions, maxSeqLen: number, verb: string): void {
+  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw new Error(`${verb}: options must be an object such as { domains: ["math"], maxWindows: 8 } (got ${JSON.stringify(opts)}).`);
+  if (opts.domains !== undefined && (!Array.isArray(opts.domains) || opts.domains.some((d) => typeof d !== "string"))) {
+    throw new Error(`${verb}: domains must be an array of domain names, e.g. ["math", "public"] (got ${JSON.stringify(opts.domains)}).`);
+  }
+  if (opts.split !== undefined && !["train", "valid", "test"].includes(opts.split)) throw new Error(`${verb}: split must be "train", "valid" or "test" (got ${JSON.stringify(opts.split)}).`);
+  const posInt = (k: "maxWindows" | "batchSize" | "seqLen") => {
+    const v = opts[k];
+    if (v !== undefined && !(typeof v === "number" && Number.isInteger(v) && v >= 1)) throw new Error(`${verb}: ${k} must be a positive integer (got ${String(v)}).`);
+  };
+  posInt("maxWindows");
+  posInt("batchSize");
+  posInt("seqLen");
+  if (opts.seqLen !== undefined && opts.seqLen > maxSeqLen) throw new Error(`${verb}: seqLen ${opts.seqLen} is longer than the model's context (maxSeqLen ${maxSeqLen}); pass at most ${maxSeqLen}.`);
+}
+
 export async function evaluateWindows(ev: WindowEvaluator, opts: WindowEvalOptions = {}): Promise<EvalResult> {
+  checkWindowOptions(opts, ev.maxSeqLen, "evaluate");
   const ctx = ev.data ?? (await defaultDataContext());
   const split = opts.split ?? "test";
   const domains = opts.domains ?? ev.defaultDomains(ctx);

@@ -17,7 +17,7 @@
 import { BackendReport, initBackend } from "../backend";
 import { archDiffs, MODEL_PRESETS, ModelConfig, PresetName, validateConfig } from "../model/config";
 import { disposeParams, initParams } from "../model/model";
-import { TRAIN_PRESETS, TrainConfig } from "../train/config";
+import { TRAIN_PRESETS, TrainConfig, validateTrainConfig } from "../train/config";
 import { trainerFromCheckpoint } from "../train/session";
 import { TokenBatcher, tokenStreams, type TokenStreams, type DomainMix } from "../data/batcher";
 import { trainDomainClassifier, type DomainClassifier } from "../data/classifier";
@@ -75,6 +75,8 @@ export async function lab(opts: LabOptions = {}): Promise<Lab> {
     throw new Error(`model.vocabSize ${modelConfig.vocabSize} does not match the tokenizer's ${data.tokenizer.vocabSize}; leave vocabSize unset to use the tokenizer's.`);
   }
   validateConfig(modelConfig);
+  // Now, not at the first train() call minutes later: a bad lr or batch size is a typo in this cell.
+  validateTrainConfig(trainConfig);
   if (trainConfig.seqLen > modelConfig.maxSeqLen) throw new Error(`train.seqLen ${trainConfig.seqLen} exceeds the model's maxSeqLen ${modelConfig.maxSeqLen}.`);
   return new Lab(preset, seed, backend, modelConfig, trainConfig, data, flexRecipe(opts.recipe));
 }
@@ -154,7 +156,13 @@ export class Lab implements LabContext {
     if (ck.config.experts.length !== 1) refuse(`${dir} holds a ${ck.config.experts.length}-expert model; a public model is dense (one expert).`);
     const diffs = archDiffs(ck.config, this.modelConfig);
     if (diffs.length) refuse(`${dir} does not match this lab's "${this.preset}" preset (checkpoint vs lab): ${diffs.join(", ")}. Open it with the preset it was trained with.`);
-    const resume = trainerFromCheckpoint(ck);
+    let resume: ReturnType<typeof trainerFromCheckpoint>;
+    try {
+      resume = trainerFromCheckpoint(ck); // frees the optimizer tensors itself when it throws
+    } catch (e) {
+      disposeParams(ck.params);
+      throw e;
+    }
     const card = (ck.sidecar.dataCards[0] ?? {}) as Partial<DataCard>;
     const prov = (ck.sidecar.provenance ?? {}) as Record<string, unknown>;
     const before = (ck.sidecar.step ?? 0) - (resume?.state.step ?? 0);

@@ -91,8 +91,34 @@ export function optionSums(perPos: ArrayLike<number>, context: number[], options
 
 /** Log-likelihood of each option after `context` under one model (one forward pass over the K options). */
 export async function scoreOptions(m: LogitModel, context: number[], options: number[][]): Promise<number[]> {
+  checkOptions(m.config, context, options);
   const rows = optionRows(context, options);
   return optionSums(await rowLogProbs(m, rows), context, options, rows.T);
+}
+
+/**
+ * Refuses what would otherwise fail deep in TF.js ("shape comprised of positive integers", a
+ * GatherV2 index error) or score nothing: the context predicts each option's first token, so it
+ * needs one token; every id must be in the vocabulary; context + option must fit the context window.
+ */
+export function checkOptions(cfg: Pick<ModelConfig, "vocabSize" | "maxSeqLen">, context: number[], options: number[][]): void {
+  const ids = (xs: unknown, what: string) => {
+    if (!Array.isArray(xs)) throw new Error(`scoreOptions: ${what} must be an array of token ids (got ${xs === null ? "null" : typeof xs}).`);
+    xs.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new Error(`scoreOptions: ${what}[${i}] = ${String(id)} is not a token id in [0, ${cfg.vocabSize}); encode text with the model's tokenizer.`);
+    });
+  };
+  ids(context, "context");
+  if (context.length === 0) throw new Error("scoreOptions: the context is empty; it needs at least one token (the one that predicts each option's first token), e.g. the end-of-text id.");
+  if (!Array.isArray(options) || options.length === 0) throw new Error("scoreOptions: pass at least one option (an array of token-id arrays).");
+  options.forEach((o, r) => {
+    ids(o, `options[${r}]`);
+    if (o.length === 0) throw new Error(`scoreOptions: options[${r}] is empty; every option needs at least one token to score.`);
+  });
+  const longest = Math.max(...options.map((o) => o.length));
+  if (context.length + longest - 1 > cfg.maxSeqLen) {
+    throw new Error(`scoreOptions: context (${context.length} tokens) + the longest option (${longest}) needs ${context.length + longest - 1} positions, more than the model's context of ${cfg.maxSeqLen}; shorten the context.`);
+  }
 }
 
 /** log Σ_m w_m exp(lp_m) over the members with w_m > 0 (a mixture's log-probability). */

@@ -67,6 +67,8 @@ export function mergeParams(pub: { config: ModelConfig; params: ModelParams }, o
   const reference = trunkHashes(pub.params);
   const pubFfn = pub.params.layers.map((l) => ffnHashes(l, 0));
   const firstRouterRow = owners[0].params.layers.map((l) => rowHash(l.router, 0));
+  // Cards are optional here (hand-built artefacts have none); merge() passes them when it has them.
+  const cardOf = (o: OwnerArtifact) => (o as OwnerArtifact & { card?: DataCard }).card;
   for (const o of owners) {
     const theirs = trunkHashes(o.params);
     for (const [name, h] of reference) {
@@ -79,9 +81,7 @@ export function mergeParams(pub: { config: ModelConfig; params: ModelParams }, o
     }
     o.params.layers.forEach((l, i) => {
       if (ffnHashes(l, 0) !== pubFfn[i]) throw new Error(`Owner "${o.name}": the public expert FFN in layer ${i} differs from the public model's; the public expert must stay frozen.`);
-      if (rowHash(l.router, 0) !== firstRouterRow[i]) {
-        throw new Error(`Owner "${o.name}": router row 0 (r_pub) in layer ${i} differs from owner "${owners[0].name}"'s; all owners must start from the same public router row and keep it frozen.`);
-      }
+      if (rowHash(l.router, 0) !== firstRouterRow[i]) throw new Error(rPubMismatch(owners[0].name, cardOf(owners[0]), o.name, cardOf(o), i));
     });
   }
   const nExperts = owners.length + 1;
@@ -105,6 +105,34 @@ export function mergeParams(pub: { config: ModelConfig; params: ModelParams }, o
     return { ...pl, router, expertBias, experts: [pl.experts[0], ...ownerLayers.map((l) => l.experts[1])] };
   });
   return { config, params: { ...pub.params, layers }, created };
+}
+
+/**
+ * Why two owners' r_pub rows differ, as specifically as their data cards allow. r_pub is the public
+ * domain embedding (docs/method.md §2.2): owners built with another embedder or another number of
+ * embedding documents start from a different one, although both did everything else right.
+ */
+export function rPubMismatch(firstName: string, first: DataCard | undefined, name: string, card: DataCard | undefined, layer: number): string {
+  const head = `Owner "${name}": router row 0 (r_pub) in layer ${layer} differs from owner "${firstName}"'s.`;
+  const a = first?.embedding, b = card?.embedding;
+  if (a && b) {
+    const diffs: string[] = [];
+    if (a.embedder !== b.embedder) diffs.push(`embedder "${a.embedder}" vs "${b.embedder}"`);
+    if (a.public && b.public && a.public.documents !== b.public.documents) diffs.push(`${a.public.documents} vs ${b.public.documents} public embedding documents`);
+    else if (!a.public || !b.public) {
+      if (a.documents !== b.documents) diffs.push(`${a.documents} vs ${b.documents} embedding documents`);
+    }
+    if (diffs.length || (a.public && b.public && a.public.sha256 !== b.public.sha256)) {
+      return (
+        `${head} r_pub is the public domain embedding, and the two owners built it differently (${diffs.length ? diffs.join(", ") : `public embedding ${a.public!.sha256.slice(0, 12)}… vs ${b.public!.sha256.slice(0, 12)}…`}; "${firstName}" vs "${name}"). ` +
+        `Every owner of one merge must create its expert with the same embedding settings, lab.owner(domain, { from: pub, init, docs }) (the lab recipe's defaults unless overridden): retrain "${name}" with "${firstName}"'s settings (or the other way round).`
+      );
+    }
+  }
+  return (
+    `${head} r_pub is the public domain embedding every owner starts from and keeps frozen: the owners were built with different embedding settings ({ init, docs } of lab.owner), ` +
+    `from different corpora or seeds, or r_pub was trained. Rebuild the odd owner with the same settings as the others.`
+  );
 }
 
 function ffnHashes(l: LayerParams, e: number): string {
@@ -139,10 +167,13 @@ export type OwnerInput = OwnerExpert | string | (OwnerArtifact & { card?: DataCa
  * Merge the public model with owner experts (objects, or directories written by `owner.save`).
  * Stacks the FFNs and concatenates the router rows — no training. Refuses owners whose shared
  * trunk differs from `pub` (naming the tensor), duplicate names, and incompatible configs.
- * The merged model owns copies of its tensors.
+ * The merged model owns copies of its tensors (free them with `model.dispose()`; its views share
+ * them). Owners read from directories are freed here, optimizer state and all: only their weights
+ * are needed, and only until they are copied.
  */
 export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opts: FlexMergeOptions = {}): Promise<FlexModel> {
   if (!(pub instanceof PublicModel)) throw new Error("merge: the first argument must be the public model (await lab.publicModel()).");
+  pub.assertLive("merge");
   if (!Array.isArray(owners) || owners.length === 0) throw new Error("merge: pass at least one owner expert, e.g. merge(pub, [math, code]).");
   const loaded: Array<OwnerArtifact & { card?: DataCard }> = [];
   const toDispose: ModelParams[] = [];
@@ -155,7 +186,12 @@ export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opt
         loaded.push(a);
       } else loaded.push(o);
     }
-    const m = mergeParams({ config: pub.config, params: pub.params }, loaded, { topK: opts.k ?? pub.lab.recipe.k(loaded.length), normTopkProb: opts.normTopk });
+    const k = opts.k ?? pub.lab.recipe.k(loaded.length);
+    // Checked here so the error speaks of merge's k, not of the merged config's topK.
+    if (!Number.isInteger(k) || k < 1 || k > loaded.length + 1) {
+      throw new Error(`merge: k must be an integer from 1 to ${loaded.length + 1} (the merged model has ${loaded.length + 1} experts: public + ${loaded.length} owner${loaded.length > 1 ? "s" : ""}); got ${String(k)}.`);
+    }
+    const m = mergeParams({ config: pub.config, params: pub.params }, loaded, { topK: k, normTopkProb: opts.normTopk });
     const params = cloneParams(m.params); // the merged model owns its tensors
     m.created.forEach((t) => t.dispose());
     const cards: Record<string, DataCard> = { public: pub.card() };
@@ -168,6 +204,7 @@ export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opt
       view: { bias: opts.bias ?? "keep" },
       label: "flexolmo",
       data: pub.lab.data,
+      owns: true, // the clones above: model.dispose() frees them
     });
   } finally {
     toDispose.forEach(disposeParams);

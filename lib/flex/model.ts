@@ -4,12 +4,28 @@
  * Views share weights and never mutate: `model.without("news")` is the same tensors with a
  * different include mask, so a before/after comparison fits in one cell and costs no memory.
  * Verbs that compute are async and return plain result records.
+ *
+ * Ownership (who frees the tensors). A FlexModel either OWNS its parameters (`owns: true`: a merge,
+ * a router-tuned model, a model loaded from disk, a soup) or BORROWS them (`pub.model()`,
+ * `owner.model()`, a trainable baseline's `model()`: the tensors belong to that object, which
+ * training replaces and whose own `dispose()` frees them). Every view (`without`, `only`, `withTopK`,
+ * `withBias`, `named`) shares its parent's tensors and its ownership record, and never owns.
+ *   - `dispose()` on the owning model frees its tensors, once; its views then refuse to run, with an
+ *     error that says so. Dispose a model after you are done with its views.
+ *   - `dispose()` on a view or a borrowing model frees nothing: it retires that handle only.
+ *   - Disposing twice is a no-op. Compute verbs on a retired handle, or on weights that were freed
+ *     (here or by their owner, e.g. `pub.dispose()`), throw a clear "disposed" error instead of a
+ *     TF.js internal one. Metadata (`experts`, `manifest()`, `optOut`) stays readable.
+ * Verbs never keep tensors: every forward pass runs in a tidy, and results are plain numbers.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../model/config";
 import type { ModelParams } from "../model/params";
 import { forward, type RouterTelemetry } from "../model/model";
 import { Rng } from "../model/rng";
+import { disposeParams } from "../model/model";
+import { paramEntries } from "../model/params";
+import { kernelAbortSignal } from "../display/kernel-signal";
 import { softmaxCrossEntropy } from "../ops";
 import type { Tokenizer } from "../data/tokenizer";
 import { saveCheckpoint } from "../io/checkpoint";
@@ -32,19 +48,52 @@ export interface FlexModelInit {
   data?: DataContext;
   /** For router-tuned models: the tuning run and the proxy documents it used. */
   tuning?: { record: TrainRecord; proxies: Record<string, string[]> };
+  /**
+   * true: this model owns `params` and `dispose()` frees them (pass it only for tensors nobody else
+   * frees). Default false: the tensors are borrowed from their owner (a PublicModel, an owner expert).
+   */
+  owns?: boolean;
+}
+
+/** The record of who holds a model's tensors, shared by a model and all its views. */
+interface Holding {
+  readonly owns: boolean;
+  /** The label of the model that owns (or borrowed) the tensors: named in errors from its views. */
+  readonly label: string;
+  /** The handle of the model the holding was made for (views have their own handle). */
+  readonly root: { retired: boolean };
+  freed: boolean;
 }
 
 /** Options of `evaluate` (see ./evaluate.ts); `reference` adds that model's perplexities and the relative improvement. */
 export type EvaluateOptions = WindowEvalOptions;
 
 export interface GenerateOptions {
+  /** Tokens to sample at most (default 64, at most MAX_GENERATE_TOKENS); generation also stops at end-of-text. */
   maxTokens?: number;
-  /** 0 = greedy. */
+  /** Softmax temperature, a finite number ≥ 0; 0 = greedy. Default 1. */
   temperature?: number;
+  /** Sample among the k most likely tokens (an integer ≥ 0; 0 = no cut). Default 0. */
   topK?: number;
+  /** Nucleus sampling: the smallest set of tokens with this much probability, in (0, 1]. Default 1. */
   topP?: number;
+  /** Integer seed of the sampler (same seed, same text). Default 0. */
   seed?: number;
+  /**
+   * Stop between tokens: the result holds the tokens sampled so far and `aborted: true`. Default: the
+   * notebook kernel's interrupt (so "interrupt" stops a long generation cleanly).
+   */
+  signal?: AbortSignal;
 }
+
+/**
+ * The most tokens one `generate` call samples. Without a KV cache every token recomputes its whole
+ * window, so at the cpu preset 4 096 tokens already take minutes; a larger request (say 1e9) is a
+ * mistake that would hold the kernel for hours. Longer texts: generate in chunks.
+ */
+export const MAX_GENERATE_TOKENS = 4096;
+
+const GENERATE_KEYS: ReadonlySet<string> = new Set(["maxTokens", "temperature", "topK", "topP", "seed", "signal"]);
 
 export class FlexModel {
   readonly config: ModelConfig;
@@ -56,8 +105,13 @@ export class FlexModel {
   /** The corpus/tokenizer this model evaluates on (undefined: the shipped ones, loaded on demand). */
   readonly data?: DataContext;
   readonly tuning?: { record: TrainRecord; proxies: Record<string, string[]> };
+  /** Shared with every view of this model (see the ownership note at the top of this file). */
+  private readonly holding: Holding;
+  /** This handle only: set by `dispose()` (the object itself is frozen, this record is not). */
+  private readonly handle = { retired: false };
 
-  constructor(init: FlexModelInit) {
+  /** `shared` is internal: the parent's holding, passed by the view methods. */
+  constructor(init: FlexModelInit, shared?: Holding) {
     this.config = init.config;
     this.params = init.params;
     this.cards = init.cards ?? {};
@@ -71,12 +125,54 @@ export class FlexModel {
     this.label = init.label ?? (init.provenance.kind === "public" ? "public" : "flexolmo");
     this.data = init.data;
     this.tuning = init.tuning;
+    this.holding = shared ?? { owns: init.owns === true, label: this.label, root: this.handle, freed: false };
     Object.freeze(this.view.include);
     Object.freeze(this);
   }
 
   private with(view: ViewSpec, label: string): FlexModel {
-    return new FlexModel({ config: this.config, params: this.params, cards: this.cards, provenance: this.provenance, view, label, data: this.data, tuning: this.tuning });
+    this.assertLive("a view");
+    return new FlexModel({ config: this.config, params: this.params, cards: this.cards, provenance: this.provenance, view, label, data: this.data, tuning: this.tuning }, this.holding);
+  }
+
+  /** True when this handle owns its tensors: `owns` was set and it is not a view. */
+  get ownsTensors(): boolean {
+    return this.holding.owns && this.handle === this.holding.root;
+  }
+
+  /** True once this handle was disposed, or its tensors were freed (by its owner or by their owner). */
+  get disposed(): boolean {
+    return this.handle.retired || this.holding.freed || paramEntries(this.params).some((e) => e.tensor.isDisposed);
+  }
+
+  /**
+   * Throws a clear error when this model cannot compute: the handle was disposed, or the tensors it
+   * runs on were freed. Every compute verb (and `tuneRouter`, `merge`…) calls it first.
+   */
+  assertLive(verb: string): void {
+    if (this.handle.retired) throw new Error(`${verb}: the model "${this.label}" was disposed (model.dispose()); it can no longer run. Use a live model or view.`);
+    if (this.holding.freed) {
+      throw new Error(
+        `${verb}: "${this.label}" is a view of "${this.holding.label}", whose weights were freed by its dispose(); views share their parent's tensors. Dispose a model only after its views are done.`,
+      );
+    }
+    if (paramEntries(this.params).some((e) => e.tensor.isDisposed)) {
+      throw new Error(`${verb}: the weights of "${this.label}" were disposed by their owner (e.g. pub.dispose() or owner.dispose()); rebuild the model from a live one.`);
+    }
+  }
+
+  /**
+   * Free what this handle owns. The model that owns its tensors (a merge, a router-tuned or loaded
+   * model) frees them, and its views stop working; a view or a borrowed model (pub.model()) only
+   * retires itself. Idempotent.
+   */
+  dispose(): void {
+    if (this.handle.retired) return;
+    this.handle.retired = true;
+    if (this.ownsTensors && !this.holding.freed) {
+      this.holding.freed = true;
+      disposeParams(this.params);
+    }
   }
 
   /** Every expert of the full model, in router-row order. */
@@ -125,16 +221,20 @@ export class FlexModel {
 
   /** Logits [B, T, V] under this view. The caller disposes the tensor (or wraps the call in tf.tidy). */
   logits(ids: tf.Tensor2D): tf.Tensor3D {
+    this.assertLive("logits");
     return tf.tidy(() => forward(this.params, this.config, ids, this.forwardOptions()).logits);
   }
 
-  /** Router telemetry for a batch of ids (original expert numbering). */
+  /** Router telemetry for a batch of ids (original expert numbering). Plain arrays: no tensor survives the call. */
   telemetry(ids: tf.Tensor2D): RouterTelemetry {
-    const res = forward(this.params, this.config, ids, { ...this.forwardOptions(), telemetry: true });
-    const tel = res.telemetry!;
-    res.logits.dispose();
-    res.routerLogits.forEach((t) => t.dispose());
-    return tel;
+    this.assertLive("telemetry");
+    let tel: RouterTelemetry | undefined;
+    // The tidy frees every tensor of the pass (about 65 per layer), not only the logits. It returns
+    // nothing: the telemetry is read to typed arrays inside, and tidy would walk a returned record.
+    tf.tidy(() => {
+      tel = forward(this.params, this.config, ids, { ...this.forwardOptions(), telemetry: true }).telemetry;
+    });
+    return tel!;
   }
 
   forwardOptions(): { include: boolean[]; topK: number; bias: BiasMode } {
@@ -150,6 +250,11 @@ export class FlexModel {
    * batched. With `reference`, also that model's perplexities and the relative improvement.
    */
   evaluate(opts: EvaluateOptions = {}): Promise<EvalResult> {
+    try {
+      this.assertLive("evaluate");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return evaluateWindows(
       {
         label: this.label,
@@ -166,6 +271,7 @@ export class FlexModel {
 
   /** Summed NLL of a batch's targets: the training loss op's mean × B·T. */
   private async batchNll(b: ScoreBatch): Promise<number> {
+    this.assertLive("evaluate"); // between batches another cell may have disposed the model
     const lossT = tf.tidy(() => {
       const ids = tf.tensor2d(b.inputs, [b.B, b.T], "int32");
       const logits = forward(this.params, this.config, ids, this.forwardOptions()).logits; // [B, T, V]
@@ -178,11 +284,17 @@ export class FlexModel {
 
   /** Log-likelihood of each option after `context` (the toy tasks' scorer; one forward pass over the options). */
   scoreOptions(context: number[], options: number[][]): Promise<number[]> {
+    try {
+      this.assertLive("scoreOptions");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return scoreOptions(this, context, options);
   }
 
   /** Sample a continuation. Deterministic for a seed; temperature 0 is greedy. */
   async generate(prompt: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
+    this.assertLive("generate");
     const ctx = await this.ctx();
     return generateWith(this, ctx.tokenizer, prompt, opts);
   }
@@ -190,22 +302,31 @@ export class FlexModel {
   /**
    * Per token, each expert's share of the expert weight, averaged over layers: which owners'
    * parameters produced this text's representation (0 for experts outside the view).
+   * A text longer than the context is covered window by window (consecutive windows of maxSeqLen
+   * tokens, each routed on its own, as `generate` would see it with a fresh context); the result
+   * says how many windows it took.
    */
   async attribution(text: string): Promise<AttributionResult> {
+    this.assertLive("attribution");
+    if (typeof text !== "string") throw new Error(`attribution: pass the text as a string (got ${text === null ? "null" : typeof text}).`);
     const ctx = await this.ctx();
-    const ids = ctx.tokenizer.encode(text).slice(0, this.config.maxSeqLen);
-    if (ids.length === 0) throw new Error("attribution: the text is empty after tokenisation.");
-    const idsT = tf.tensor2d(Int32Array.from(ids), [1, ids.length], "int32");
-    const tel = this.telemetry(idsT);
-    idsT.dispose();
-    const E = tel.e, L = tel.layers.length, k = tel.k;
-    const shares = ids.map(() => new Array<number>(E).fill(0));
-    for (const layer of tel.layers) {
-      for (let t = 0; t < ids.length; t++) {
-        let total = 0;
-        for (let s = 0; s < k; s++) total += layer.topkWeight[t * k + s];
-        for (let s = 0; s < k; s++) shares[t][layer.topkIdx[t * k + s]] += total > 0 ? layer.topkWeight[t * k + s] / total / L : 0;
+    const ids = ctx.tokenizer.encode(text);
+    if (ids.length === 0) throw new Error("attribution: the text is empty after tokenisation; pass some text.");
+    const T = this.config.maxSeqLen;
+    const shares: number[][] = [];
+    let windows = 0;
+    for (let start = 0; start < ids.length; start += T) {
+      const win = ids.slice(start, start + T);
+      const idsT = tf.tensor2d(Int32Array.from(win), [1, win.length], "int32"); // [1, T]
+      let tel: RouterTelemetry;
+      try {
+        tel = this.telemetry(idsT);
+      } finally {
+        idsT.dispose();
       }
+      shares.push(...attributionShares(tel, win.length));
+      windows++;
+      if (start + T < ids.length) await new Promise((r) => setImmediate(r)); // long texts: keep the kernel responsive
     }
     return new AttributionResult({
       model: this.label,
@@ -213,6 +334,8 @@ export class FlexModel {
       tokens: ids.map((id) => ctx.tokenizer.decode([id])),
       shares,
       owners: this.config.experts.map((e) => this.cards[e]?.owner ?? e),
+      windows,
+      windowSize: T,
     });
   }
 
@@ -221,6 +344,7 @@ export class FlexModel {
    * Hugging Face FlexOlmo checkpoint that transformers and `flexolmo logits` can open.
    */
   async save(dir: string): Promise<void> {
+    this.assertLive("save");
     await saveCheckpoint(dir, {
       config: { ...this.config, topK: this.view.topK },
       params: this.params,
@@ -246,30 +370,63 @@ export class FlexModel {
   }
 }
 
+/** Per token of one window, each expert's share of the top-k weight, averaged over layers. */
+function attributionShares(tel: RouterTelemetry, n: number): number[][] {
+  const E = tel.e, L = tel.layers.length, k = tel.k;
+  const shares = Array.from({ length: n }, () => new Array<number>(E).fill(0));
+  for (const layer of tel.layers) {
+    for (let t = 0; t < n; t++) {
+      let total = 0;
+      for (let s = 0; s < k; s++) total += layer.topkWeight[t * k + s];
+      for (let s = 0; s < k; s++) shares[t][layer.topkIdx[t * k + s]] += total > 0 ? layer.topkWeight[t * k + s] / total / L : 0;
+    }
+  }
+  return shares;
+}
+
 function missingCard(e: string): DataCard {
   const now = new Date(0).toISOString();
   return { expert: e, owner: "unknown", domain: "unknown", licenses: [], documents: 0, tokensSeen: 0, training: {}, seed: 0, createdAt: now, updatedAt: now };
 }
 
 /** Generation options with defaults applied and checked (shared by every model kind that generates). */
-export function resolveGenerateOptions(opts: GenerateOptions): { maxTokens: number; temperature: number; topK: number; topP: number; rng: Rng } {
+export function resolveGenerateOptions(opts: GenerateOptions): { maxTokens: number; temperature: number; topK: number; topP: number; rng: Rng; seed: number; signal: AbortSignal } {
+  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw new Error(`generate: options must be an object such as { maxTokens: 32, seed: 1 } (got ${JSON.stringify(opts)}).`);
+  // A misspelt option (top_k, maxLength) would otherwise be ignored and the defaults used without a word.
+  const unknown = Object.keys(opts).filter((k) => !GENERATE_KEYS.has(k));
+  if (unknown.length) throw new Error(`generate: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${[...GENERATE_KEYS].join(", ")}.`);
   const maxTokens = opts.maxTokens ?? 64;
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
   const topP = opts.topP ?? 1;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`generate: maxTokens must be a non-negative integer (got ${maxTokens}).`);
-  if (!(temperature >= 0)) throw new Error(`generate: temperature must be ≥ 0 (got ${temperature}).`);
-  if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1] (got ${topP}).`);
-  return { maxTokens, temperature, topK, topP, rng: new Rng(opts.seed ?? 0) };
+  const seed = opts.seed ?? 0;
+  if (typeof maxTokens !== "number" || !Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`generate: maxTokens must be a non-negative integer (got ${String(maxTokens)}).`);
+  if (maxTokens > MAX_GENERATE_TOKENS) {
+    throw new Error(`generate: maxTokens ${maxTokens} is over the limit of ${MAX_GENERATE_TOKENS} tokens per call (each token recomputes its whole window). Generate in chunks, passing the text so far as the next prompt.`);
+  }
+  if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature < 0) throw new Error(`generate: temperature must be a finite number ≥ 0 (0 = greedy; got ${String(temperature)}).`);
+  if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 0) throw new Error(`generate: topK must be an integer ≥ 0 (the k most likely tokens; 0 = no cut; got ${String(topK)}).`);
+  if (typeof topP !== "number" || !(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1] (1 = no cut; got ${String(topP)}).`);
+  // Rng keeps seed >>> 0: 1.5 would silently mean 1, so only integers are seeds.
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) throw new Error(`generate: seed must be an integer (got ${String(seed)}).`);
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new Error("generate: signal must be an AbortSignal (e.g. new AbortController().signal).");
+  return { maxTokens, temperature, topK, topP, rng: new Rng(seed), seed, signal: opts.signal ?? kernelAbortSignal() };
 }
 
 async function generateWith(model: FlexModel, tok: Tokenizer, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
-  const { maxTokens, temperature, topK, topP, rng } = resolveGenerateOptions(opts);
+  if (typeof prompt !== "string") throw new Error(`generate: the prompt must be a string (got ${prompt === null ? "null" : typeof prompt}); pass "" to start a fresh document.`);
+  const { maxTokens, temperature, topK, topP, rng, seed, signal } = resolveGenerateOptions(opts);
   const ids = tok.encode(prompt);
   if (ids.length === 0) ids.push(tok.eosId); // an empty prompt starts a fresh document
   const promptLen = ids.length;
   const V = model.config.vocabSize;
+  let aborted = false;
   for (let step = 0; step < maxTokens; step++) {
+    // Checked between tokens, never inside one: nothing is half-done and every tensor is already freed.
+    if (signal.aborted) {
+      aborted = true;
+      break;
+    }
     // No KV cache: recompute the window. At toy sizes (T ≤ 256) this costs milliseconds per token.
     const window = ids.slice(-model.config.maxSeqLen);
     const last = tf.tidy(() => {
@@ -277,14 +434,21 @@ async function generateWith(model: FlexModel, tok: Tokenizer, prompt: string, op
       const logits = model.logits(x); // [1, T, V]
       return tf.reshape(tf.slice(logits, [0, window.length - 1, 0], [1, 1, V]), [V]);
     });
-    const z = (await last.data()) as Float32Array;
-    last.dispose();
+    let z: Float32Array;
+    try {
+      z = (await last.data()) as Float32Array;
+    } finally {
+      last.dispose();
+    }
     const next = sampleToken(z, { temperature, topK, topP }, rng);
     ids.push(next);
     if (next === tok.eosId) break;
+    // Yield to the event loop (data() may resolve without doing so): a timer or the kernel's
+    // interrupt can then abort the signal before the next token.
+    await new Promise((r) => setImmediate(r));
   }
   const completionIds = ids.slice(promptLen);
-  return new GenerateResult({ model: model.label, prompt, completion: tok.decode(completionIds), tokens: completionIds, seed: opts.seed ?? 0 });
+  return new GenerateResult({ model: model.label, prompt, completion: tok.decode(completionIds), tokens: completionIds, seed, aborted });
 }
 
 /**

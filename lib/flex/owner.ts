@@ -6,6 +6,11 @@
  *
  * Invariant (refused loudly by `merge`, reported by `invariants()`): after any amount of training,
  * every shared-trunk tensor, the public FFN and r_pub are bit-identical to the public model's.
+ *
+ * Ownership: an OwnerExpert owns its 2-expert parameters (or, before they are built, its snapshot of
+ * the public model) and its sessions' optimizer state; `dispose()` frees all of it, once. `model()`
+ * and `artifact()` borrow those tensors (a merge copies what it takes). `loadOwnerArtifact` hands
+ * the caller the weights only and frees the checkpoint's optimizer state at once.
  */
 import * as tf from "@tensorflow/tfjs";
 import { archDiffs, type ModelConfig } from "../model/config";
@@ -89,6 +94,7 @@ export class OwnerExpert {
   readonly calibration: number;
   private readonly createdAt = new Date().toISOString();
   private readonly ownerName: string;
+  private disposed = false;
 
   constructor(
     readonly lab: LabContext,
@@ -104,6 +110,8 @@ export class OwnerExpert {
     this.init = opts.init ?? recipe.init;
     this.biasInit = opts.bias === undefined ? recipe.bias : opts.bias;
     this.docs = opts.docs ?? recipe.docs;
+    // Now rather than at the first train() call, when the domain embedding is built.
+    if (!Number.isInteger(this.docs) || this.docs < 1) throw new Error(`owner "${this.name}": docs must be a positive integer (documents averaged into each domain embedding; got ${String(opts.docs)}).`);
     if (this.biasInit !== false && !(typeof this.biasInit === "number" && Number.isFinite(this.biasInit))) {
       throw new Error(`owner "${this.name}": bias must be a finite number (β init) or false (no bias); got ${String(opts.bias)}.`);
     }
@@ -141,6 +149,7 @@ export class OwnerExpert {
 
   /** The 2-expert parameters (built on first use: the domain embedding takes a moment). */
   async ensureParams(): Promise<ModelParams> {
+    this.assertLive("ensureParams");
     if (this.paramsValue) return this.paramsValue;
     const from = this.opts.from;
     const docs = this.docs;
@@ -191,6 +200,7 @@ export class OwnerExpert {
   }
 
   get params(): ModelParams {
+    this.assertLive("params");
     if (!this.paramsValue) throw new Error(`owner "${this.name}" has no parameters yet: call await owner.train({ steps }) (or await owner.ensureParams()) first.`);
     return this.paramsValue;
   }
@@ -205,6 +215,7 @@ export class OwnerExpert {
    * on public text run between its steps (one schedule over the call's public steps).
    */
   async train(opts: TrainOptions): Promise<TrainRecord> {
+    this.assertLive("train");
     const cal = this.calibrationSession;
     let calibrationAborted = false;
     const hooks: Pick<StepsOptions, "afterStep"> = {};
@@ -265,7 +276,14 @@ export class OwnerExpert {
       licenses: [...new Set(docs.map((d) => d.license))].sort(),
       documents: docs.length,
       tokensSeen: this.session.tokensSeen,
-      embedding: this.embeddings ? { embedder: this.init, documents: this.embeddings.own.documents, sha256: this.embeddings.own.sha256 } : undefined,
+      embedding: this.embeddings
+        ? {
+            embedder: this.init,
+            documents: this.embeddings.own.documents,
+            sha256: this.embeddings.own.sha256,
+            public: { documents: this.embeddings.public.documents, sha256: this.embeddings.public.sha256 },
+          }
+        : undefined,
       training: {
         steps: this.step,
         preset: this.lab.preset,
@@ -317,11 +335,21 @@ export class OwnerExpert {
     );
   }
 
+  /** Throws a clear error once the owner was disposed (instead of a TF.js "tensor is disposed"). */
+  assertLive(verb: string): void {
+    if (this.disposed) throw new Error(`owner "${this.name}": ${verb} after dispose(); its weights were freed. Create it again (lab.owner(…, { resume: dir }) continues a saved one).`);
+  }
+
+  /** Free the weights, the public snapshot and both sessions' optimizer state. Idempotent. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.session.dispose();
     this.calibrationSession?.dispose();
     if (this.paramsValue) disposeParams(this.paramsValue);
     if (this.base) disposeParams(this.base);
+    this.paramsValue = undefined;
+    this.base = undefined;
   }
 }
 

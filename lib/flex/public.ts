@@ -1,6 +1,11 @@
 /**
  * The public model: the dense model every owner starts from (docs/method.md §1, §3 step 1). It trains
  * on the public split through a TrainingSession; `model()` is a FlexModel view over its live weights.
+ *
+ * Ownership: the PublicModel owns its parameters and its session (optimizer moments, or the
+ * optimizer state loaded from a checkpoint until training starts); `dispose()` frees both, once.
+ * `model()` borrows the live tensors (its dispose frees nothing), `snapshot()` hands out copies the
+ * caller owns. After `dispose()` every method that needs the weights throws a clear error.
  */
 import type { ModelConfig } from "../model/config";
 import { cloneParams, disposeParams } from "../model/model";
@@ -32,6 +37,7 @@ export class PublicModel {
   readonly params: ModelParams;
   private readonly session: TrainingSession;
   readonly createdAt = new Date().toISOString();
+  private disposed = false;
 
   constructor(
     /** The lab this model belongs to (its data, settings and batches). */
@@ -65,12 +71,14 @@ export class PublicModel {
    * its steps unless `schedule` says otherwise (`{ steps: total }` then `"continue"` spreads one over calls).
    */
   async train(opts: TrainOptions): Promise<TrainRecord> {
+    this.assertLive("train");
     const run = await this.session.train(opts);
     return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
   }
 
   /** sha256 over every shared-trunk tensor hash: the public model's fingerprint. */
   trunkFingerprint(): string {
+    this.assertLive("trunkFingerprint");
     return trunkFingerprint(this.params);
   }
 
@@ -97,6 +105,7 @@ export class PublicModel {
 
   /** A dense FlexModel view over the live parameters. */
   model(): FlexModel {
+    this.assertLive("model");
     return new FlexModel({
       config: this.config,
       params: this.params,
@@ -109,6 +118,7 @@ export class PublicModel {
 
   /** A deep copy of the current parameters (the caller owns them). */
   snapshot(): ModelParams {
+    this.assertLive("snapshot");
     return cloneParams(this.params);
   }
 
@@ -118,6 +128,7 @@ export class PublicModel {
    * state, loading subtracts the optimizer's own step to recover the pretrained part.
    */
   async save(dir: string, opts: { optimizer?: boolean; provenance?: Record<string, unknown>; metadata?: Record<string, unknown> } = {}): Promise<void> {
+    this.assertLive("save");
     const weightsOnly = opts.optimizer === false;
     await this.session.save(
       dir,
@@ -133,7 +144,15 @@ export class PublicModel {
     );
   }
 
+  /** Throws a clear error once the model was disposed (instead of a TF.js "tensor is disposed"). */
+  assertLive(verb: string): void {
+    if (this.disposed) throw new Error(`public model: ${verb} after dispose(); its weights were freed. Load or create a new one (await lab.publicModel()).`);
+  }
+
+  /** Free the weights and the optimizer state. Idempotent. Views from `model()` stop working. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.session.dispose();
     disposeParams(this.params);
   }

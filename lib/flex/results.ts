@@ -117,15 +117,18 @@ export class GenerateResult extends ResultRecord {
   readonly completion!: string;
   readonly tokens!: number[];
   readonly seed!: number;
-  constructor(init: { model: string; prompt: string; completion: string; tokens: number[]; seed: number }) {
+  /** true when the call's signal stopped it early: `completion` holds the tokens sampled until then. */
+  readonly aborted?: boolean;
+  constructor(init: { model: string; prompt: string; completion: string; tokens: number[]; seed: number; aborted?: boolean }) {
     super();
     assignFields(this, init, ["model", "prompt", "completion", "tokens", "seed"]);
+    if (init.aborted) this.aborted = true; // absent (not false) otherwise: records of finished runs stay as they were
   }
   get text(): string {
     return this.prompt + this.completion;
   }
   toString(): string {
-    return `[${this.model}, seed ${this.seed}] ${this.prompt}⟨${this.completion}⟩`;
+    return `[${this.model}, seed ${this.seed}${this.aborted ? ", stopped early" : ""}] ${this.prompt}⟨${this.completion}⟩`;
   }
   protected override html(): HtmlPart[] {
     return [`<pre style="white-space:pre-wrap"><span style="color:#777">${escapeXml(this.prompt)}</span><b>${escapeXml(this.completion)}</b></pre>`];
@@ -142,9 +145,13 @@ export class AttributionResult extends ResultRecord {
   readonly tokens!: string[];
   /** [token][expert], rows sum to 1. */
   readonly shares!: number[][];
-  constructor(init: { model: string; experts: string[]; owners: string[]; tokens: string[]; shares: number[][] }) {
+  /** Context windows the text was routed in (1 unless it is longer than the model's context). */
+  readonly windows!: number;
+  /** Tokens per window (the model's maxSeqLen); each window is routed without the text before it. */
+  readonly windowSize!: number;
+  constructor(init: { model: string; experts: string[]; owners: string[]; tokens: string[]; shares: number[][]; windows?: number; windowSize?: number }) {
     super();
-    assignFields(this, init, ["model", "experts", "owners", "tokens", "shares"]);
+    assignFields(this, { ...init, windows: init.windows ?? 1, windowSize: init.windowSize ?? init.tokens.length }, ["model", "experts", "owners", "tokens", "shares", "windows", "windowSize"]);
   }
   /** Each expert's share over the whole text. */
   get totals(): Record<string, number> {
@@ -154,7 +161,8 @@ export class AttributionResult extends ResultRecord {
   }
   toString(): string {
     const tot = this.totals;
-    return `attribution (${this.model}, ${this.tokens.length} tokens): ${this.experts.map((e) => `${e} ${(100 * tot[e]).toFixed(1)}%`).join(", ")}`;
+    const win = this.windows > 1 ? ` in ${this.windows} windows of ≤ ${this.windowSize}` : "";
+    return `attribution (${this.model}, ${this.tokens.length} tokens${win}): ${this.experts.map((e) => `${e} ${(100 * tot[e]).toFixed(1)}%`).join(", ")}`;
   }
   /** Expert share per token (rows: experts, columns: tokens). */
   override chart() {

@@ -24,7 +24,7 @@ export interface TuneRouterOptions {
   steps: number;
   /** Public documents per owner domain picked as proxies (the paper keeps |D̂_i| ≪ 1 % of D_i). Default 64. */
   proxyDocs?: number;
-  /** Top-k during tuning. Default: all experts (as the paper's RT recipe, top_k = E). */
+  /** Top-k during tuning. Default: all experts of the view (as the paper's RT recipe, top_k = E). */
   k?: number;
   /** Peak LR (2e-3, as in the released router-tuning script; docs/method.md §4.2). */
   lr?: number;
@@ -70,12 +70,19 @@ export async function selectProxies(lab: Pick<LabContext, "classifier" | "data">
  * Router tuning (docs/method.md §4.2): experts, trunk and head frozen; every router row (r_pub included)
  * and bias trains, on a uniform mix of the public split and each owner's public proxies.
  * Returns a NEW model (the input is untouched) whose provenance says opt-out is now approximate.
+ * It owns all of its tensors (free them with `tuned.dispose()`).
  */
 export async function tuneRouter(model: FlexModel, lab: LabContext, opts: TuneRouterOptions): Promise<FlexModel> {
+  model.assertLive("tuneRouter");
   if (!opts || !Number.isInteger(opts.steps) || opts.steps < 1) throw new Error("tuneRouter: pass { steps: N } with N ≥ 1.");
   const owners = model.config.experts.slice(1);
   if (owners.length === 0) throw new Error("tuneRouter: the model has no owner experts to route between.");
   const perDomain = opts.proxyDocs ?? 64;
+  if (!Number.isInteger(perDomain) || perDomain < 1) throw new Error(`tuneRouter: proxyDocs must be a positive integer (public documents per owner domain; got ${String(opts.proxyDocs)}).`);
+  const included = model.view.include.filter(Boolean).length;
+  if (opts.k !== undefined && !(Number.isInteger(opts.k) && opts.k >= 1 && opts.k <= included)) {
+    throw new Error(`tuneRouter: k must be an integer from 1 to ${included} (the experts in this view; default all of them); got ${String(opts.k)}.`);
+  }
   const split = opts.split ?? "valid";
   if (split !== "train" && split !== "valid") throw new Error(`tuneRouter: split must be "train" or "valid" (got ${JSON.stringify(split)}); the test split is for evaluation only.`);
   const sel = await selectProxies(lab, owners.filter((o) => lab.data.domains.includes(o)), perDomain, split);
@@ -84,7 +91,8 @@ export async function tuneRouter(model: FlexModel, lab: LabContext, opts: TuneRo
   const streams = { ...(await tokenStreams(lab.data.corpus, tok, { split, domains: ["public"] })) };
   for (const [dom, texts] of Object.entries(sel.texts)) streams[`proxy:${dom}`] = joinWithEos(await tok.encodeBatch(texts), tok.eosId);
   const mix = Object.fromEntries(Object.keys(streams).map((k) => [k, 1]));
-  const tc = { ...lab.trainConfig, lr: opts.lr ?? 2e-3, topK: opts.k ?? model.config.experts.length, include: [...model.view.include], bias: model.view.bias };
+  // Default k: every expert of the view (a view without some has fewer than E, and k = E would not run).
+  const tc = { ...lab.trainConfig, lr: opts.lr ?? 2e-3, topK: opts.k ?? included, include: [...model.view.include], bias: model.view.bias };
   const batcher = new TokenBatcher(streams, { batchSize: tc.batchSize, seqLen: tc.seqLen, seed: (lab.seed + 17) >>> 0, mix });
   // Trunk and experts are shared with the input model (frozen: never replaced); router and bias are copies.
   const params: ModelParams = {
@@ -114,6 +122,7 @@ export async function tuneRouter(model: FlexModel, lab: LabContext, opts: TuneRo
     label: `${model.label}+RT`,
     data: lab.data,
     tuning: { record, proxies: sel.proxies },
+    owns: true, // every tensor cloned above: tuned.dispose() frees them, the input model is untouched
   });
   return tuned;
 }

@@ -50,6 +50,8 @@ export function includedNames(experts: readonly string[], view: ViewSpec): strin
  * merged without those experts could not route to more either (e.g. router-tuned models run k = E).
  */
 export function viewWithout(experts: readonly string[], view: ViewSpec, refs: ReadonlyArray<string | number>): ViewSpec {
+  // without() with nothing named would be the same view under a new label: surely a mistake.
+  if (refs.length === 0) throw new Error(`without() needs at least one expert to opt out, by name or index (this model's experts: ${experts.join(", ")}).`);
   const drop = new Set(resolveExperts(experts, refs, "without"));
   const include = view.include.map((on, i) => on && !drop.has(i));
   const left = include.filter(Boolean).length;

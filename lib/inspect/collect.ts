@@ -11,7 +11,7 @@ import type { DataContext } from "../flex/context";
 import { defaultDataContext } from "../flex/context";
 import { evalBatches, inputsAndTargets, tokenStreams } from "../data/batcher";
 import type { RouterTelemetry } from "../model/model";
-import type { WindowOptions } from "../flex/evaluate";
+import { checkWindowOptions, type WindowOptions } from "../flex/evaluate";
 import { accumulateVocab, coactivationCounts, emptyVocabCounts, meanProbabilities, selectionCounts, top1Counts, type TokenExpertCounts } from "./aggregate";
 
 /**
@@ -29,16 +29,12 @@ export function telemetryOf(model: FlexModel, ids: readonly number[] | Int32Arra
   const T = ids.length / batch;
   if (!Number.isInteger(T) || T < 1) throw new Error(`telemetryOf: ${ids.length} ids do not split into ${batch} rows.`);
   if (T > model.config.maxSeqLen) throw new Error(`telemetryOf: rows of ${T} tokens exceed the model's context of ${model.config.maxSeqLen}; shorten the text.`);
-  // A scope instead of tf.tidy: tidy would walk the returned typed arrays element by element. The
-  // scope frees every tensor the pass created; the telemetry itself is plain typed arrays.
-  // NOTE: FlexModel.telemetry leaves the forward pass's intermediate tensors alive (~55 per layer
-  // and call, measured at the tiny preset); this scope is what keeps long routing sweeps flat.
-  tf.engine().startScope();
+  // FlexModel.telemetry frees its pass's tensors itself; only the ids tensor is ours to free.
+  const x = tf.tensor2d(Int32Array.from(ids), [batch, T], "int32"); // [B, T]
   try {
-    const x = tf.tensor2d(Int32Array.from(ids), [batch, T], "int32"); // [B, T]
     return model.telemetry(x);
   } finally {
-    tf.engine().endScope();
+    x.dispose();
   }
 }
 
@@ -132,6 +128,8 @@ export function emptyDomainRouting(domain: string, layers: number, e: number): D
  * counts. Deterministic: same windows, same order, every time.
  */
 export async function sampleRouting(model: FlexModel, opts: SampleOptions = {}): Promise<RoutingSample> {
+  checkWindowOptions(opts, model.config.maxSeqLen, "routing");
+  model.assertLive("routing");
   const ctx = await dataOf(model);
   const domains = opts.domains ?? defaultDomains(model, ctx);
   if (domains.length === 0) throw new Error('sampleRouting: no domains to read; pass e.g. { domains: ["math", "public"] }.');

@@ -91,6 +91,7 @@ export class RouterGeometry extends ResultRecord {
  * layer (default: all). `threshold` defaults to mergekit's 5.
  */
 export async function routerGeometry(model: FlexModel, opts: { layers?: LayerSpec; threshold?: number } = {}): Promise<RouterGeometry> {
+  model.assertLive("routerGeometry");
   const layers = pickLayers(model.config.nLayers, opts.layers ?? "all");
   const inc = model.allExperts.map((_, i) => i).filter((i) => model.view.include[i]);
   const names = inc.map((i) => model.allExperts[i]);

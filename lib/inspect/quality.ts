@@ -73,6 +73,7 @@ export class QualityVsK extends ResultRecord {
 export async function qualityVsK(model: FlexModel, opts: EvalOpts & { ks?: number[] } = {}): Promise<QualityVsK> {
   const E = model.experts.length;
   const ks = opts.ks ?? Array.from({ length: E }, (_, i) => i + 1);
+  if (!Array.isArray(ks) || ks.length === 0) throw new Error(`qualityVsK: ks must be a non-empty list of k values in 1 … ${E} (got ${JSON.stringify(opts.ks)}); omit it for every k.`);
   for (const k of ks) if (!Number.isInteger(k) || k < 1 || k > E) throw new Error(`qualityVsK: k = ${k} is not in 1 … ${E} (the experts in this view).`);
   const evals: EvalResult[] = [];
   for (const k of ks) evals.push(await model.withTopK(k).evaluate(opts));

@@ -87,15 +87,16 @@ export function validateTrainConfig(tc: TrainConfig): void {
   };
   (["batchSize", "seqLen", "steps"] as const).forEach(posInt);
   if (!Number.isInteger(tc.warmupSteps) || tc.warmupSteps < 0) problems.push(`warmupSteps must be an integer ≥ 0 (got ${tc.warmupSteps})`);
-  if (!(tc.lr > 0)) problems.push(`lr must be > 0 (got ${tc.lr})`);
+  // Finite, not only positive: lr = Infinity would pass "> 0" and turn the first update into NaN weights.
+  if (!(tc.lr > 0 && Number.isFinite(tc.lr))) problems.push(`lr must be > 0 and finite (got ${tc.lr})`);
   if (!(tc.minLrRatio >= 0 && tc.minLrRatio <= 1)) problems.push(`minLrRatio must be in [0, 1] (got ${tc.minLrRatio})`);
   if (!(tc.beta1 >= 0 && tc.beta1 < 1)) problems.push(`beta1 must be in [0, 1) (got ${tc.beta1})`);
   if (!(tc.beta2 >= 0 && tc.beta2 < 1)) problems.push(`beta2 must be in [0, 1) (got ${tc.beta2})`);
-  if (!(tc.eps > 0)) problems.push(`eps must be > 0 (got ${tc.eps})`);
-  if (!(tc.weightDecay >= 0)) problems.push(`weightDecay must be ≥ 0 (got ${tc.weightDecay})`);
+  if (!(tc.eps > 0 && Number.isFinite(tc.eps))) problems.push(`eps must be > 0 and finite (got ${tc.eps})`);
+  if (!(tc.weightDecay >= 0 && Number.isFinite(tc.weightDecay))) problems.push(`weightDecay must be ≥ 0 and finite (got ${tc.weightDecay})`);
   if (!(tc.gradClip > 0)) problems.push(`gradClip must be > 0 (use Infinity to disable; got ${tc.gradClip})`);
-  if (!(tc.zLossWeight >= 0)) problems.push(`zLossWeight must be ≥ 0 (got ${tc.zLossWeight})`);
-  if (!(tc.lbLossWeight >= 0)) problems.push(`lbLossWeight must be ≥ 0 (got ${tc.lbLossWeight})`);
+  if (!(tc.zLossWeight >= 0 && Number.isFinite(tc.zLossWeight))) problems.push(`zLossWeight must be ≥ 0 and finite (got ${tc.zLossWeight})`);
+  if (!(tc.lbLossWeight >= 0 && Number.isFinite(tc.lbLossWeight))) problems.push(`lbLossWeight must be ≥ 0 and finite (got ${tc.lbLossWeight})`);
   if (!Number.isInteger(tc.seed)) problems.push(`seed must be an integer (got ${tc.seed})`);
   if (!Array.isArray(tc.noDecay)) problems.push(`noDecay must be an array of glob patterns`);
   if (problems.length) throw new Error(`Invalid training config:\n  - ${problems.join("\n  - ")}`);

@@ -220,7 +220,12 @@ export function trainerToCheckpoint(s: TrainerState | undefined): { optimizer?: 
   return { optimizer: { step: s.step, tensors }, metadata: { trainer: { tokens: s.tokens, batches: s.batches, trainable: s.trainable, trainConfig: s.trainConfig, schedule: s.schedule } } };
 }
 
-/** The inverse: a resume point from a loaded checkpoint, or undefined (then its optimizer tensors are freed). */
+/**
+ * The inverse: a resume point from a loaded checkpoint, or undefined (then its optimizer tensors are
+ * freed). The resume point takes the moments it needs; any other optimizer tensor left in `ck` (a
+ * companion's state that nobody asked for: take those first with `companionFromCheckpoint`) is freed
+ * too, so the caller owns exactly the returned state. On error every optimizer tensor is freed.
+ */
 export function trainerFromCheckpoint(ck: { optimizer?: { step: number; tensors: Record<string, tf.Tensor> }; sidecar: { metadata: Record<string, unknown> } }): ResumePoint | undefined {
   const meta = ck.sidecar.metadata?.trainer as { tokens: number; batches: TrainerState["batches"]; trainable: TrainerState["trainable"]; trainConfig: TrainConfig; schedule?: LrSchedule } | null | undefined;
   if (!ck.optimizer) return undefined;
@@ -229,11 +234,17 @@ export function trainerFromCheckpoint(ck: { optimizer?: { step: number; tensors:
     return undefined;
   }
   const moments: TrainerState["moments"] = {};
+  const all = ck.optimizer.tensors;
   for (const t of meta.trainable) {
-    const m = ck.optimizer.tensors[`${t.name}.m`], v = ck.optimizer.tensors[`${t.name}.v`];
-    if (!m || !v) throw new Error(`The checkpoint's optimizer state has no moments for ${t.name}; it cannot resume training.`);
+    const m = all[`${t.name}.m`], v = all[`${t.name}.v`];
+    if (!m || !v) {
+      Object.values(all).forEach((x) => x.dispose());
+      throw new Error(`The checkpoint's optimizer state has no moments for ${t.name}; it cannot resume training.`);
+    }
     moments[t.name] = { m, v };
   }
+  const kept = new Set(Object.values(moments).flatMap((mv) => [mv.m, mv.v]));
+  for (const x of Object.values(all)) if (!kept.has(x)) x.dispose();
   const state: TrainerState = { version: 1, step: ck.optimizer.step, tokens: meta.tokens, trainable: meta.trainable, moments, batches: meta.batches, trainConfig: meta.trainConfig, ...(meta.schedule ? { schedule: meta.schedule } : {}) };
   return { state, tokensSeen: meta.tokens };
 }

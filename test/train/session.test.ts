@@ -9,7 +9,7 @@ import { Rng } from "../../lib/model/rng";
 import { randomWindows } from "../../lib/train/batches";
 import { TRAIN_PRESETS, TrainConfig } from "../../lib/train/config";
 import { lrAt } from "../../lib/train/schedule";
-import { resolveSchedule, TrainingSession } from "../../lib/train/session";
+import { resolveSchedule, trainerFromCheckpoint, TrainingSession } from "../../lib/train/session";
 
 before(async () => {
   await initBackend("cpu");
@@ -90,4 +90,26 @@ test("schedule requests are checked with clear errors; nothing to continue at th
     s.dispose();
     disposeParams(params);
   }
+});
+
+test("trainerFromCheckpoint hands back exactly the moments it needs and frees every other optimizer tensor", () => {
+  const make = () => ({
+    "w.m": tf.zeros([2]),
+    "w.v": tf.zeros([2]),
+    "calibration/w.m": tf.zeros([2]), // a companion's state nobody asked for
+    "stray.m": tf.zeros([3]),
+  });
+  const meta = { trainer: { tokens: 8, batches: { kind: "count", drawn: 1 }, trainable: [{ name: "w", trainableCount: 2 }], trainConfig: TRAIN_PRESETS.tiny } };
+  const before = tf.memory().numTensors;
+  const r = trainerFromCheckpoint({ optimizer: { step: 1, tensors: make() }, sidecar: { metadata: meta } })!;
+  assert.equal(tf.memory().numTensors, before + 2, "only w.m and w.v survive (before the fix the two extras leaked)");
+  r.state.moments.w.m.dispose();
+  r.state.moments.w.v.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  // A checkpoint missing a moment: a clear error, and nothing left behind.
+  const broken = make();
+  broken["w.v"].dispose();
+  delete (broken as Record<string, tf.Tensor>)["w.v"];
+  assert.throws(() => trainerFromCheckpoint({ optimizer: { step: 1, tensors: broken }, sidecar: { metadata: meta } }), /no moments for w; it cannot resume training/);
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -92,6 +92,7 @@ export function ownedCopy(m: FlexModel, data: DataContext | undefined, label = m
   return new FlexModel({
     config: m.config,
     params: cloneParams(m.params),
+    owns: true,
     cards: { ...m.cards },
     provenance: m.provenance,
     view: m.view,

@@ -14,7 +14,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { disposeParams } from "../../model/model";
 import type { DataCard, OptOutGuarantee } from "../cards";
 import { OPT_OUT_NOTE } from "../cards";
 import type { DataContext } from "../context";
@@ -173,7 +172,7 @@ export abstract class Ensemble {
   }
 
   dispose(): void {
-    for (const m of this.members) disposeParams(m.params);
+    for (const m of this.members) m.dispose(); // owned copies (ownedCopy): this frees their tensors
   }
 }
 

@@ -28,7 +28,7 @@ export async function loadFlexModel(dir: string, lab?: { data: DataContext; mode
     }
     const provenance: Provenance = { ...rest, kind: rest.kind ?? "merged", routerTuned: rest.routerTuned ?? false };
     const view = (ck.sidecar.metadata?.view ?? undefined) as Partial<ViewSpec> | undefined;
-    return new FlexModel({ config: ck.config, params: ck.params, cards, provenance, view, label: label ?? savedLabel, data: lab?.data });
+    return new FlexModel({ config: ck.config, params: ck.params, cards, provenance, view, label: label ?? savedLabel, data: lab?.data, owns: true });
   } catch (e) {
     disposeCheckpoint(ck);
     throw e;

@@ -48,6 +48,7 @@ export function soup(models: readonly ModelSource[], opts: SoupOptions = {}): Fl
   return new FlexModel({
     config,
     params: weightedAverage(ms.map((m) => m.params), weights),
+    owns: true, // new tensors: soup.dispose() frees them
     cards,
     provenance: baselineProvenance("merged", "approximate", {
       method: uniform ? "model soup (uniform)" : "model soup (weighted)",
