@@ -32,6 +32,7 @@ import {
   tableToIPC,
   vectorFromArray,
 } from "apache-arrow";
+import { makeDirs } from "../util/fs";
 
 /** One document of the corpus. Every field is a plain string so rows serialise as they are. */
 export interface DocumentRow {
@@ -138,7 +139,7 @@ export function fixCompressedLengthPrefixes(): void {
 
 /** Write `bytes` to `file` atomically: a temp file in the same directory, then rename. */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
   try {
     fs.writeFileSync(tmp, bytes);

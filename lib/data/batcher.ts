@@ -25,6 +25,7 @@ import * as path from "node:path";
 
 import type { Tokenizer } from "./tokenizer";
 import { fnv1a32 } from "../util/hash";
+import { makeDirs } from "../util/fs";
 
 /** One token stream per domain (documents joined with EOS). */
 export type TokenStreams = Record<string, Int32Array>;
@@ -455,7 +456,7 @@ function readStreamFile(file: string): Int32Array | undefined {
 /** Atomic write (temp file + rename), so a crash never leaves a truncated cache file behind. */
 function writeStreamFile(file: string, stream: Int32Array): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, new Uint8Array(stream.buffer, stream.byteOffset, stream.byteLength));
     fs.renameSync(tmp, file);

@@ -16,6 +16,7 @@ import { tuneRouter } from "./tune";
 import type { EvalResult } from "./results";
 import type { TaskResult } from "./tasks";
 import type { FlexModel } from "./model";
+import { makeDirs } from "../util/fs";
 
 export interface PipelineOptions {
   preset: PresetName;
@@ -88,7 +89,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       o.log(`  ${what} step ${p.step}/${total}  loss ${p.loss.toFixed(3)}  ${Math.round(p.tokensPerSec)} tok/s`);
     }
   };
-  fs.mkdirSync(o.out, { recursive: true });
+  makeDirs(o.out);
   const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend, recipe: o.recipe });
   o.log(`recipe ${lab.recipe.name}: ${lab.recipe.summary}`);
   o.log(`preset ${lab.preset}: d_model ${lab.modelConfig.dModel}, ${lab.modelConfig.nLayers} layers, batch ${lab.trainConfig.batchSize}×${lab.trainConfig.seqLen}`);

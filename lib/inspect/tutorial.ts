@@ -25,6 +25,7 @@ import { MODEL_PRESETS, type PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
 import { liveTraining } from "./live";
 import { note, tableBlock } from "./html";
+import { makeDirs } from "../util/fs";
 
 export interface TutorialRecipe {
   /**
@@ -207,7 +208,7 @@ export class Tutorial {
   async save(model: PublicModel | OwnerExpert, dir?: string): Promise<string> {
     const target = dir ?? ("domain" in model ? this.ownerDir(model.domain, model.publicTrunk, { init: model.init, bias: model.biasInit, calibration: model.calibration, steps: model.step }) : this.publicDir(model.step));
     if (fs.existsSync(path.join(target, "config.json"))) return target; // already saved (same settings ⇒ same weights)
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    makeDirs(path.dirname(target));
     const tmp = `${target}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     await model.save(tmp);

@@ -12,6 +12,7 @@ import type { Recipe } from "./recipe";
 import { checkRecipe, recipeKey } from "./recipe";
 import { Interrupted, runSeed, type SeedResult } from "./seed";
 import { renderFigures, renderMarkdown, summarise, type Summary } from "./report";
+import { makeDirs } from "../util/fs";
 
 export interface ReproduceOptions {
   recipe: Recipe;
@@ -42,7 +43,7 @@ export interface ReproduceResult {
 
 /** Write a file via a temporary name and a rename, so a crash never leaves half a file. */
 export function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
@@ -80,7 +81,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const files: string[] = [];
   let interrupted = false;
   let backend = o.backend ?? "";
-  fs.mkdirSync(o.resultsDir, { recursive: true });
+  makeDirs(o.resultsDir);
   for (const seed of r.seeds) {
     const file = seedFile(o.resultsDir, seed);
     const hit = o.fresh ? undefined : loadSeed(file, r, o.log);

@@ -23,6 +23,7 @@ import type { FlexModel, GenerateOptions } from "../model";
 import type { AttributionResult, EvalResult, GenerateResult } from "../results";
 import { ManifestResult } from "../results";
 import { checkSameArchitecture, checkUniqueLabels, dataOf, dataOfSource, flexModelOf, ownedCopy, type ModelSource } from "./common";
+import { makeDirs } from "../../util/fs";
 
 
 /** How a model's fit to the context becomes its score: total NLL (Bayes' rule) or NLL per token. */
@@ -149,7 +150,7 @@ export abstract class Ensemble {
 
   /** Save every member (as a FlexOlmo checkpoint) and `ensemble.json`, written last and atomically. */
   async save(dir: string): Promise<void> {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     const members: EnsembleFile["members"] = [];
     for (let i = 0; i < this.members.length; i++) {
       const rel = path.join("members", String(i).padStart(2, "0"));

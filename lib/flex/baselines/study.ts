@@ -22,6 +22,7 @@ import { soup } from "./soup";
 import { Btm, LikelihoodSoup, PromptRouting } from "./ensembles";
 import { unrestrictedBudget, unrestrictedMoE, type MoeBudget } from "./moe";
 import { flexolmoVariants } from "./variants";
+import { makeDirs } from "../../util/fs";
 
 export interface StudyOptions {
   preset: PresetName;
@@ -142,7 +143,7 @@ function writeAtomic(file: string, text: string): void {
 }
 
 function writeResults(out: string, o: StudyOptions, r: StudyResult): void {
-  fs.mkdirSync(out, { recursive: true });
+  makeDirs(out);
   const { log: _log, signal: _signal, ...settings } = o;
   writeAtomic(path.join(out, "results.json"), JSON.stringify({ settings, backend: r.backend, seconds: r.seconds, buildSeconds: r.buildSeconds, budgets: r.budgets, table: r.table.toJSON() }, null, 2));
   const lines = [
