@@ -21,7 +21,10 @@
  * lib/ops/blas.ts, 2 threads): before the lab recipe's rows, one seed took 14.9 min idle (44.7 min for
  * three). With them (32 owners, 24 of them calibrated, and the paper recipe's rows beside) three seeds
  * took 85.2 min while two other jobs shared the cores (seeds 33.5, 25.2, 26.5 min; the public-model phase
- * ran 1.5× its idle time), so an idle run is expected near 60 min but has not been re-measured. The
+ * ran 1.5× its idle time). On an idle machine the quick recipe went from 8.0 to 13.2 min with the same
+ * additions (1.65×, over its 10-min budget); the same factor puts an idle study near 70 min, over the
+ * 60-min budget: not re-measured, and trimming (e.g. the ablation owners on Table 1's domains only,
+ * as the paper's Table 2 has no ablations) is the next step. The
  * largest parts: Table 2's evaluation and its two unrestricted MoEs, then the owners; docs/results.md
  * lists every part. WITHOUT the native BLAS (XNNPACK fallback: no compiler or no libopenblas at install) a training step is 2.1×
  * slower (0.157 vs 0.075 s, measured), so the study would take ~2 h (extrapolated, not run): run `--seeds 1` per sitting (seed
