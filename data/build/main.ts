@@ -13,7 +13,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DocumentRow, writeDocuments, writeFileAtomic } from "../../lib/data/arrow";
+import { DocumentRow, writeDocuments } from "../../lib/data/arrow";
+import { writeFileAtomic } from "../../lib/util/fs";
 import { DOMAINS, SPLITS } from "../../lib/data/corpus";
 import { trainByteLevelBpe } from "../../lib/data/bpe-train";
 import { loadTokenizer, packageRoot } from "../../lib/data/tokenizer";

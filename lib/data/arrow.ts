@@ -32,7 +32,7 @@ import {
   tableToIPC,
   vectorFromArray,
 } from "apache-arrow";
-import { makeDirs } from "../util/fs";
+import { makeDirs, writeFileAtomic } from "../util/fs";
 
 /** One document of the corpus. Every field is a plain string so rows serialise as they are. */
 export interface DocumentRow {
@@ -137,18 +137,6 @@ export function fixCompressedLengthPrefixes(): void {
   proto._compressBodyBuffers = fixed;
 }
 
-/** Write `bytes` to `file` atomically: a temp file in the same directory, then rename. */
-export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  makeDirs(path.dirname(file));
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 /** Build the Arrow table for `rows` (exported for tests and for size experiments). */
 export function documentsTable(rows: readonly DocumentRow[]): Table {
@@ -188,7 +176,8 @@ export async function writeDocuments(file: string, rows: readonly DocumentRow[],
   } else {
     bytes = tableToIPC(table, "file");
   }
-  writeFileAtomic(file, bytes);
+  makeDirs(path.dirname(file));
+  writeFileAtomic(file, bytes); // readers see the old file or the new, never half
   return bytes.byteLength;
 }
 

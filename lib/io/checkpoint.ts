@@ -32,7 +32,7 @@ import { paramCount } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { buildParams, paramEntries, paramSchema } from "../model/params";
 import { type HfExtras, fromHfConfig, toHfConfig } from "./hf-config";
-import { describeFsError, makeDirs, processAlive, readTextFile } from "../util/fs";
+import { describeFsError, makeDirs, processAlive, readTextFile, writeFileDurable } from "../util/fs";
 import { quoted } from "../util/text";
 import { type LoadedTensor, type TensorInfo, type WriteEntry, readSafetensors, readSafetensorsHeader, writeSafetensors } from "./safetensors";
 
@@ -296,15 +296,6 @@ function fsyncPath(p: string): void {
   }
 }
 
-function writeFileDurable(file: string, text: string): void {
-  const fd = fs.openSync(file, "w");
-  try {
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Files a save writes or makes stale; anything else in an existing checkpoint dir is carried over. */
 function isOwnedFile(name: string): boolean {

@@ -220,20 +220,25 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Write `data` to `file` and fsync it before returning (the caller decides about atomicity). */
+export function writeFileDurable(file: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(file, "w");
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
- * Write `text` to `file` so that readers see the old content or the new, never half of it: write a
+ * Write `data` to `file` so that readers see the old content or the new, never half of it: write a
  * temporary sibling, fsync it, rename it over `file`. The temporary file is removed on failure.
  */
-export function writeFileAtomic(file: string, text: string | Uint8Array): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.writing-${process.pid}`);
   try {
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeFileDurable(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

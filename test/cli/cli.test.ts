@@ -15,8 +15,8 @@ import { trainByteLevelBpe } from "../../lib/data/bpe-train";
 import { tokenizerFromJson } from "../../lib/data/tokenizer";
 import { disposeParams } from "../../lib/model/model";
 import { randomParams, tempDir, tinyConfig } from "../io/fixtures";
+import { CLI, cli, inProcess } from "./helpers";
 
-const CLI = path.resolve(__dirname, "../../lib/cli/main.js");
 const tmp = tempDir("flexolmo-cli-");
 const CK = path.join(tmp.dir, "ck");
 const cfg = tinyConfig(); // experts public, news, code; top-2; 2 layers; vocab 61
@@ -34,17 +34,7 @@ before(async () => {
 
 after(() => tmp.cleanup());
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf-8", env: { ...process.env, FLEXOLMO_BACKEND: "cpu" }, maxBuffer: 64 << 20 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
-async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
 
 interface LogitsOut {
   ids: number[];

@@ -13,8 +13,8 @@ import { errorMessage, main } from "../../lib/cli/main";
 import { saveCheckpoint } from "../../lib/io/checkpoint";
 import { disposeParams } from "../../lib/model/model";
 import { randomParams, tempDir, tinyConfig } from "../io/fixtures";
+import { CLI, cli, inProcess } from "./helpers";
 
-const CLI = path.resolve(__dirname, "../../lib/cli/main.js");
 const tmp = tempDir("flexolmo-cli-hostile-");
 const CK = path.join(tmp.dir, "ck");
 const EVIL = path.join(tmp.dir, "evil");
@@ -33,17 +33,7 @@ before(async () => {
 
 after(() => tmp.cleanup());
 
-function cli(args: string[], input?: string | Buffer): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: "utf-8", env: { ...process.env, FLEXOLMO_BACKEND: "cpu" }, maxBuffer: 64 << 20 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
-async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
 
 /** Any character a terminal would act on rather than show (newline and tab excepted). */
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;

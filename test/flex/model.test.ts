@@ -14,6 +14,7 @@ import { MAX_GENERATE_TOKENS } from "../../lib/flex/model";
 import { rPubMismatch } from "../../lib/flex/merge";
 import { paramEntries } from "../../lib/model/params";
 import * as inspect from "../../lib/inspect";
+import { Btm } from "../../lib/flex/baselines/btm";
 
 let lab: Lab;
 let pub: PublicModel;
@@ -374,4 +375,22 @@ test("every inference verb 50 times on a tiny merged model: the live tensor coun
   for (let i = 0; i < 50; i++) await all();
   assert.equal(live(), before, `live tensors ${before} → ${live()} after 50 rounds`);
   ids.dispose();
+});
+
+test("BTM generate stops on its signal between tokens (no tensors left) and BTM attribution refuses a text longer than one window", async () => {
+  const btm = new Btm([pub, math], { topK: 2 });
+  try {
+    await btm.generate("x", { maxTokens: 1, seed: 1 }); // warm-up
+    const before = live();
+    const c = new AbortController();
+    setImmediate(() => c.abort()); // after the first token at the latest
+    const r = await btm.generate("Solve", { maxTokens: MAX_GENERATE_TOKENS, seed: 1, signal: c.signal });
+    assert.equal(r.aborted, true);
+    assert.ok(r.tokens.length < 5, `stopped after ${r.tokens.length} tokens`);
+    assert.equal(live(), before);
+    const long = "one two three four five six seven eight nine ten ".repeat(40);
+    await assert.rejects(() => btm.attribution(long), /BTM attributes one window of at most \d+ tokens, and this text has \d+; pass a shorter text/);
+  } finally {
+    btm.dispose();
+  }
 });

@@ -138,12 +138,18 @@ export class Btm extends Ensemble {
 
   async generate(prompt: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const ctx = await this.ctx();
-    const { maxTokens, temperature, topK, topP, rng } = resolveGenerateOptions(opts);
+    const { maxTokens, temperature, topK, topP, rng, signal } = resolveGenerateOptions(opts);
     const ids = promptIds(ctx, prompt);
     const promptLen = ids.length;
     const maxLen = Math.min(...this.members.map((m) => m.config.maxSeqLen));
     const V = this.members[0].config.vocabSize;
+    let aborted = false;
     for (let step = 0; step < maxTokens; step++) {
+      // As FlexModel.generate: the signal (default: the kernel's interrupt) is checked between tokens.
+      if (signal.aborted) {
+        aborted = true;
+        break;
+      }
       const window = ids.slice(-maxLen);
       const L = window.length;
       const next: Float32Array[] = []; // per member: log-softmax (probs) or raw logits (logits) of the next token
@@ -175,15 +181,20 @@ export class Btm extends Ensemble {
       const tok = sampleToken(z, { temperature, topK, topP }, rng);
       ids.push(tok);
       if (tok === ctx.tokenizer.eosId) break;
+      await new Promise((r) => setImmediate(r)); // let a timer or the interrupt abort the signal before the next token
     }
     const completionIds = ids.slice(promptLen);
-    return new GenerateResult({ model: this.label, prompt, completion: ctx.tokenizer.decode(completionIds), tokens: completionIds, seed: opts.seed ?? 0 });
+    return new GenerateResult({ model: this.label, prompt, completion: ctx.tokenizer.decode(completionIds), tokens: completionIds, seed: opts.seed ?? 0, aborted });
   }
 
   /** Per token, each member's weight when that token was predicted (the first token: uniform). */
   async attribution(text: string): Promise<AttributionResult> {
     const ctx = await this.ctx();
-    const ids = promptIds(ctx, text).slice(0, Math.min(...this.members.map((m) => m.config.maxSeqLen)) + 1);
+    const ids = promptIds(ctx, text);
+    const maxLen = Math.min(...this.members.map((m) => m.config.maxSeqLen));
+    // BTM's weights at a position come from every token before it in the window, so a longer text
+    // cannot be cut into independent windows without changing what is attributed: refuse it clearly.
+    if (ids.length > maxLen + 1) throw new Error(`attribution: BTM attributes one window of at most ${maxLen + 1} tokens, and this text has ${ids.length}; pass a shorter text (or attribute it in parts).`);
     if (ids.length < 2) throw new Error("attribution: BTM needs at least two tokens of text (weights come from the tokens before each position).");
     const { inputs, targets, T } = shiftRow(ids);
     const lp: Float32Array[] = [];
