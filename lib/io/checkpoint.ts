@@ -296,7 +296,6 @@ function fsyncPath(p: string): void {
   }
 }
 
-
 /** Files a save writes or makes stale; anything else in an existing checkpoint dir is carried over. */
 function isOwnedFile(name: string): boolean {
   return (

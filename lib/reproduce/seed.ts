@@ -27,7 +27,7 @@ import { soup } from "../flex/baselines/soup";
 import { Btm, LikelihoodSoup, PromptRouting } from "../flex/baselines/ensembles";
 import { btx, naiveMerge } from "../flex/baselines/upcycle";
 import { unrestrictedBudget, unrestrictedMoE, type MoeBudget, type MoeMatch } from "../flex/baselines/moe";
-import { FLEX_RECIPES, type OwnerRecipe, type RecipeName as FlexRecipeName } from "../flex/recipes";
+import { FLEX_RECIPES, type OwnerRecipe } from "../flex/recipes";
 import { ownerBatchSeed } from "../flex/owner";
 import { ownerTraining } from "../train/config";
 import { resumable, TrainingSession } from "../train/session";
@@ -340,19 +340,22 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
             local.push(() => bf.dispose());
             built.set("btm-ffn", bf);
           }
-          // The lab recipe's rows use its k (2); each other recipe merges with its own k (the paper's: ⌈E/2⌉).
-          for (const [key, variant] of [["flexolmo", "flexolmo"], ["no-bias", "noBias"], ["random-init", "randomInit"]] as const) {
-            const m = await merge(pub, domains.map((d) => owners.get(variant)!.get(d)!), { k: FLEX_RECIPES.lab.k(domains.length) });
+          // Row key, owner variant, k: the lab recipe's rows use its k (2); each other recipe merges
+          // with its own k (the paper's: ⌈E/2⌉).
+          const labK = FLEX_RECIPES.lab.k(domains.length);
+          const merges: Array<[string, string, number]> = [
+            ["flexolmo", "flexolmo", labK],
+            ["no-bias", "noBias", labK],
+            ["random-init", "randomInit", labK],
+            ...r.otherFlexRecipes.map((o): [string, string, number] => [`flexolmo:${o}`, `flexolmo:${o}`, FLEX_RECIPES[o].k(domains.length)]),
+          ];
+          for (const [key, variant, k] of merges) {
+            const m = await merge(pub, domains.map((d) => owners.get(variant)!.get(d)!), { k });
             local.push(() => disposeParams(m.params));
-            built.set(key, m.named(ROW_LABELS[key]));
-          }
-          for (const name of r.otherFlexRecipes) {
-            const m = await merge(pub, domains.map((d) => owners.get(`flexolmo:${name}`)!.get(d)!), { k: FLEX_RECIPES[name].k(domains.length) });
-            local.push(() => disposeParams(m.params));
-            built.set(`flexolmo:${name}`, m.named(rowLabel(`flexolmo:${name}`)));
+            built.set(key, m.named(rowLabel(key)));
           }
           // The same stacking of uncoordinated dense experts, at the lab recipe's k.
-          const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, k: FLEX_RECIPES.lab.k(domains.length), label: ROW_LABELS["no-coordination"] });
+          const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, k: labK, label: ROW_LABELS["no-coordination"] });
           local.push(() => disposeParams(nm.params));
           built.set("no-coordination", nm);
         });
@@ -362,9 +365,10 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         // Router tuning on the paper's proxies from the public TRAIN split: the study's public model
         // sees < 1 epoch of it (the shipped cpu model memorised it, so the lab's default is "valid").
         const tune = async (key: string, label: string) => {
-          const m = (await timed(`${name}: router tuning (${label})`, () => tuneRouter(built.get(key) as FlexModel, lab, { steps: r.rtSteps, split: "train", signal }))).named(rowLabel(key.replace(/^flexolmo/, "flexolmo-rt")));
+          const rtKey = key.replace(/^flexolmo/, "flexolmo-rt"); // "flexolmo:paper" → "flexolmo-rt:paper"
+          const m = (await timed(`${name}: router tuning (${label})`, () => tuneRouter(built.get(key) as FlexModel, lab, { steps: r.rtSteps, split: "train", signal }))).named(rowLabel(rtKey));
           local.push(() => disposeParams(m.params));
-          built.set(key.replace(/^flexolmo/, "flexolmo-rt"), m);
+          built.set(rtKey, m);
           return m;
         };
         const flex = built.get("flexolmo") as FlexModel;
