@@ -61,13 +61,22 @@ export const ROW_LABELS: Record<string, string> = {
   "moe-data": "unrestricted MoE, data-matched",
 };
 
+/** The lab recipe's ablation rows (each removes one thing from its FlexOlmo). */
+export const ABLATION_ROWS = ["no-bias", "random-init", "no-coordination"] as const;
+
 /**
  * Row keys of a table over `domains`, in order. The lab recipe's rows are "flexolmo", its ablations
- * and "flexolmo-rt"; each other recipe adds "flexolmo:<name>" and "flexolmo-rt:<name>" before them.
- * `diagnostics`: Table 1's "BTM over FFN-only dense experts" (the experts of the gain diagnostic).
+ * (when the table has them) and "flexolmo-rt"; each other recipe adds "flexolmo:<name>" and
+ * "flexolmo-rt:<name>" before them. `diagnostics`: Table 1's "BTM over FFN-only dense experts" (the
+ * experts of the gain diagnostic).
  */
-export function rowKeys(domains: readonly string[], others: readonly string[] = [], diagnostics = false): string[] {
-  return ["public", ...domains.map((d) => `dense:${d}`), "soup-uniform", "soup-weighted", "btm", ...(diagnostics ? ["btm-ffn"] : []), "prompt-routing", "btx", ...others.flatMap((o) => [`flexolmo:${o}`, `flexolmo-rt:${o}`]), "flexolmo", "no-bias", "random-init", "no-coordination", "flexolmo-rt", "moe-flops", "moe-data"];
+export function rowKeys(domains: readonly string[], others: readonly string[] = [], diagnostics = false, ablations = true): string[] {
+  return ["public", ...domains.map((d) => `dense:${d}`), "soup-uniform", "soup-weighted", "btm", ...(diagnostics ? ["btm-ffn"] : []), "prompt-routing", "btx", ...others.flatMap((o) => [`flexolmo:${o}`, `flexolmo-rt:${o}`]), "flexolmo", ...(ablations ? ABLATION_ROWS : []), "flexolmo-rt", "moe-flops", "moe-data"];
+}
+
+/** Whether a table shows the ablation rows under this recipe. */
+export function hasAblations(r: Pick<Recipe, "ablations">, table: "table1" | "table2"): boolean {
+  return table === "table1" || r.ablations === "both";
 }
 
 export function rowLabel(key: string): string {
@@ -157,7 +166,7 @@ export interface SeedResult {
     optOut: Record<"flexolmo" | "rt", OptOutFigure>;
     /** Table 1's merged models without RT ("flexolmo" and "flexolmo:<recipe>"): routing in every layer, and opt-out. */
     table1: { routing: Record<string, RoutingFigure>; optOut: Record<string, OptOutFigure> };
-    /** Router rows of Table 2's FlexOlmo (external-embedding init) and of the random-init ablation. */
+    /** Router rows of the lab recipe's FlexOlmo (external-embedding init) and of the random-init ablation, Table 1's merges (the table every recipe gives ablations). */
     geometry: { external: GeometryFigure; random: GeometryFigure };
   };
   /**
@@ -197,18 +206,20 @@ function summary(rec: TrainRecord): { steps: number; first: number; last: number
 }
 
 /**
- * The owner variants a seed trains, by key: the lab recipe's owners ("flexolmo") and its ablations
+ * The owner variants a seed trains, by key, and on which domains: the lab recipe's owners
+ * ("flexolmo") and each other recipe's ("flexolmo:<name>") on every domain of Table 2; the ablations'
  * (docs/method.md §2.2, §2.4; the paper's Table 1 ablations, with the lab's calibration kept on so
- * that each row removes one thing), then the owners of each other recipe ("flexolmo:<name>").
+ * that each row removes one thing) only on the domains of the tables that show them.
  */
-export function ownerVariants(r: Recipe): Record<string, { label: string; owner: OwnerRecipe }> {
+export function ownerVariants(r: Recipe): Record<string, { label: string; owner: OwnerRecipe; domains: string[] }> {
   const lab = { ...FLEX_RECIPES.lab.owner, docs: r.embedDocs };
-  const out: Record<string, { label: string; owner: OwnerRecipe }> = {
-    flexolmo: { label: "FlexOlmo, lab recipe", owner: lab },
-    noBias: { label: "− no bias", owner: { ...lab, bias: false } },
-    randomInit: { label: "− random router init, no bias", owner: { ...lab, init: "random", bias: false } },
+  const ablationDomains = hasAblations(r, "table2") ? r.table2 : r.table1;
+  const out: Record<string, { label: string; owner: OwnerRecipe; domains: string[] }> = {
+    flexolmo: { label: "FlexOlmo, lab recipe", owner: lab, domains: r.table2 },
+    noBias: { label: "− no bias", owner: { ...lab, bias: false }, domains: ablationDomains },
+    randomInit: { label: "− random router init, no bias", owner: { ...lab, init: "random", bias: false }, domains: ablationDomains },
   };
-  for (const name of r.otherFlexRecipes) out[`flexolmo:${name}`] = { label: `FlexOlmo, ${name} recipe`, owner: { ...FLEX_RECIPES[name].owner, docs: r.embedDocs } };
+  for (const name of r.otherFlexRecipes) out[`flexolmo:${name}`] = { label: `FlexOlmo, ${name} recipe`, owner: { ...FLEX_RECIPES[name].owner, docs: r.embedDocs }, domains: r.table2 };
   return out;
 }
 
@@ -261,7 +272,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       await timed(`owners (${v.label})`, async () => {
         const m = new Map<string, OwnerExpert>();
         owners.set(key, m);
-        const trainedOwners = await trainOwners(lab, pub, r.table2, v.owner, r.expertSteps, {
+        const trainedOwners = await trainOwners(lab, pub, v.domains, v.owner, r.expertSteps, {
           signal,
           schedule,
           after: (ow, rec) => {
@@ -319,8 +330,9 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       for (const [key, row] of sharedRows) shared.set(key, { ...(await evaluateRow(row, cols, tasks, taskNames(r.table2), r, ctx)), optOut: optOutOf(row) });
     });
 
-    const table = async (name: "table1" | "table2", domains: string[], extra: (models: { flex: FlexModel; rt: FlexModel; random: FlexModel; others: Record<string, FlexModel> }) => Promise<void>): Promise<TableResult> => {
+    const table = async (name: "table1" | "table2", domains: string[], extra: (models: { flex: FlexModel; rt: FlexModel; random?: FlexModel; others: Record<string, FlexModel> }) => Promise<void>): Promise<TableResult> => {
       const built = new Map<string, Row>();
+      const ablations = hasAblations(r, name);
       const local: Array<() => void> = [];
       try {
         const denseSub = domains.map((d) => dense.get(d)!);
@@ -345,8 +357,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           const labK = FLEX_RECIPES.lab.k(domains.length);
           const merges: Array<[string, string, number]> = [
             ["flexolmo", "flexolmo", labK],
-            ["no-bias", "noBias", labK],
-            ["random-init", "randomInit", labK],
+            ...(ablations ? ([["no-bias", "noBias", labK], ["random-init", "randomInit", labK]] as Array<[string, string, number]>) : []),
             ...r.otherFlexRecipes.map((o): [string, string, number] => [`flexolmo:${o}`, `flexolmo:${o}`, FLEX_RECIPES[o].k(domains.length)]),
           ];
           for (const [key, variant, k] of merges) {
@@ -354,10 +365,12 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
             local.push(() => disposeParams(m.params));
             built.set(key, m.named(rowLabel(key)));
           }
-          // The same stacking of uncoordinated dense experts, at the lab recipe's k.
-          const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, k: labK, label: ROW_LABELS["no-coordination"] });
-          local.push(() => disposeParams(nm.params));
-          built.set("no-coordination", nm);
+          if (ablations) {
+            // The same stacking of uncoordinated dense experts, at the lab recipe's k.
+            const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, k: labK, label: ROW_LABELS["no-coordination"] });
+            local.push(() => disposeParams(nm.params));
+            built.set("no-coordination", nm);
+          }
         });
         const bx = await timed(`${name}: BTX router`, () => btx(pub, denseSub, { steps: r.btxSteps, docs: r.embedDocs, label: ROW_LABELS.btx }));
         local.push(() => bx.dispose());
@@ -391,7 +404,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         const names = taskNames(domains);
         const rows: RowResult[] = [];
         await timed(`${name}: evaluation`, async () => {
-          for (const key of rowKeys(domains, r.otherFlexRecipes, built.has("btm-ffn"))) {
+          for (const key of rowKeys(domains, r.otherFlexRecipes, built.has("btm-ffn"), ablations)) {
             const tr = performance.now();
             const hit = shared.get(key);
             const ev = hit
@@ -401,7 +414,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
             log(`[seed ${seed}]   ${rowLabel(key)}: avg ppl ${rows[rows.length - 1].avgPpl.toFixed(3)}, avg task ${(100 * rows[rows.length - 1].avgTask).toFixed(1)} % (${((performance.now() - tr) / 1000).toFixed(1)} s)`);
           }
         });
-        await extra({ flex, rt, random: built.get("random-init") as FlexModel, others: Object.fromEntries(r.otherFlexRecipes.map((o) => [o, built.get(`flexolmo:${o}`) as FlexModel])) });
+        await extra({ flex, rt, random: built.get("random-init") as FlexModel | undefined, others: Object.fromEntries(r.otherFlexRecipes.map((o) => [o, built.get(`flexolmo:${o}`) as FlexModel])) });
         return { domains: [...domains], columns: cols, tasks: names, k: flex.view.topK, rows, budgets };
       } finally {
         local.forEach((f) => f());
@@ -418,7 +431,8 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
     };
     let privacy: SeedResult["privacy"];
     let table1Figures!: SeedResult["figures"]["table1"];
-    const table1 = await table("table1", r.table1, async ({ flex, others }) => {
+    let geometry!: SeedResult["figures"]["geometry"];
+    const table1 = await table("table1", r.table1, async ({ flex, random, others }) => {
       table1Figures = await timed("figures (Table 1 models)", async () => {
         // Every layer here: the issue's selectivity test counts (domain, layer) cells of Table 1's merge.
         const cols = [...r.table1, "public"];
@@ -428,6 +442,14 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           routingOut[key] = await share(m, cols, "all");
           optOut[key] = await opt(m, cols);
         }
+        // Router geometry on Table 1, the table that always has the random-init ablation.
+        const geo = async (m: FlexModel, embedder: "external" | "random"): Promise<GeometryFigure> => {
+          const g = await routerGeometry(m, { layers: "all" });
+          const init = await Promise.all(g.experts.map((e) => lab.embed(e, { embedder, docs: r.embedDocs })));
+          return { experts: g.experts, learned: g.layers.map((l) => l.cosine), init: cosineMatrix(init.map((e) => e.vector)) };
+        };
+        if (!random) throw new Error("internal: Table 1 has no random-init merge for the router-geometry figure.");
+        geometry = { external: await geo(flex, "external"), random: await geo(random, "random") };
         return { routing: routingOut, optOut };
       });
       if (r.privacySeeds === "first" && seed !== r.seeds[0]) return;
@@ -451,15 +473,10 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
       });
     });
     let figures!: SeedResult["figures"];
-    const table2 = await table("table2", r.table2, async ({ flex, rt, random, others }) => {
+    const table2 = await table("table2", r.table2, async ({ flex, rt, others }) => {
       figures = await timed("figures (Table 2 models)", async () => {
         const cols = [...r.table2, "public"];
         const q = await qualityVsK(flex, { domains: cols, maxWindows: r.figureWindows });
-        const geo = async (m: FlexModel, embedder: "external" | "random"): Promise<GeometryFigure> => {
-          const g = await routerGeometry(m, { layers: "all" });
-          const init = await Promise.all(g.experts.map((e) => lab.embed(e, { embedder, docs: r.embedDocs })));
-          return { experts: g.experts, learned: g.layers.map((l) => l.cosine), init: cosineMatrix(init.map((e) => e.vector)) };
-        };
         const routingOut: SeedResult["figures"]["routing"] = { flexolmo: await share(flex, cols, "first-middle-last"), rt: await share(rt, cols, "first-middle-last") };
         for (const [o, m] of Object.entries(others)) routingOut[`flexolmo:${o}`] = await share(m, cols, "first-middle-last");
         return {
@@ -467,7 +484,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           qualityVsK: { ks: q.ks, domains: q.domains, ppl: q.ppl },
           optOut: { flexolmo: await opt(flex, cols), rt: await opt(rt, cols) },
           table1: table1Figures,
-          geometry: { external: await geo(flex, "external"), random: await geo(random, "random") },
+          geometry,
         };
       });
     });

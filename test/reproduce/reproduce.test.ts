@@ -18,7 +18,7 @@ import { meanSd, poolTables, meanNested, formatMeanSd, relImprovement } from "..
 import { combine, hitsOwnHardest, ownExpertTop, verdictOf } from "../../lib/reproduce/claims";
 import { RECIPES, recipeKey, checkRecipe, warmupFor } from "../../lib/reproduce/recipe";
 import { loadSeed, seedFile } from "../../lib/reproduce/run";
-import { Interrupted, rowKeys, runSeed, taskNames, type SeedResult } from "../../lib/reproduce/seed";
+import { ABLATION_ROWS, hasAblations, Interrupted, ownerVariants, rowKeys, runSeed, taskNames, type SeedResult } from "../../lib/reproduce/seed";
 import type { Summary } from "../../lib/reproduce/report";
 import { sampleBatch } from "../../lib/reproduce/privacy";
 import { scorerOf } from "../../lib/reproduce/tasks";
@@ -99,6 +99,17 @@ test("recipes: every shipped recipe is valid; warm-up follows the phase; a bad r
   assert.notEqual(recipeKey({ ...RECIPES.quick, expertSteps: 51 }), recipeKey(RECIPES.quick));
 });
 
+test("ablations: Table 1 only (the paper's layout) or both tables, in the rows and in the owners trained", () => {
+  assert.throws(() => checkRecipe({ ...RECIPES.tiny, ablations: "table2" as never }), /ablations must be "table1" or "both"/);
+  const only1 = { ...RECIPES.study, ablations: "table1" as const }, both = { ...RECIPES.study, ablations: "both" as const };
+  assert.deepEqual([hasAblations(only1, "table1"), hasAblations(only1, "table2"), hasAblations(both, "table2")], [true, false, true]);
+  const keys = rowKeys(["math"], [], false, false);
+  for (const a of ABLATION_ROWS) assert.ok(!keys.includes(a) && rowKeys(["math"]).includes(a), a);
+  const v1 = ownerVariants(only1), v2 = ownerVariants(both);
+  assert.deepEqual([v1.flexolmo.domains, v1.noBias.domains, v1.randomInit.domains, v1["flexolmo:paper"].domains], [only1.table2, only1.table1, only1.table1, only1.table2]);
+  assert.deepEqual([v2.noBias.domains, v2.randomInit.domains], [both.table2, both.table2]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // End to end on the tiny recipe
 
@@ -131,7 +142,8 @@ test("every seed has every row of both tables, with finite numbers in every colu
     assert.equal(s.recipeKey, recipeKey(RECIPES.tiny));
     for (const [key, domains] of [["table1", RECIPES.tiny.table1], ["table2", RECIPES.tiny.table2]] as const) {
       const t = s.tables[key];
-      assert.deepEqual(t.rows.map((r) => r.key), rowKeys(domains, ["paper"], key === "table1")); // Table 1 adds the FFN-only BTM diagnostic
+      // Table 1 adds the FFN-only BTM diagnostic, and (ablations: "table1", as in the paper) the ablation rows.
+      assert.deepEqual(t.rows.map((r) => r.key), rowKeys(domains, ["paper"], key === "table1", key === "table1"));
       assert.ok(t.rows.some((r) => r.key === "flexolmo:paper" && r.label === "FlexOlmo, paper recipe, no RT"));
       assert.ok(t.rows.some((r) => r.key === "flexolmo-rt:paper" && r.label === "FlexOlmo, paper recipe, with RT"));
       assert.deepEqual(t.columns, [...domains, "public"]);
@@ -201,6 +213,7 @@ test("figures: routing shares sum to k; opt-out provenance exact without RT, app
     assert.deepEqual(s.figures.optOut.flexolmo.removed, RECIPES.tiny.table2);
     assert.deepEqual(s.figures.qualityVsK.ks, Array.from({ length: RECIPES.tiny.table2.length + 1 }, (_, i) => i + 1));
     for (const g of [s.figures.geometry.external, s.figures.geometry.random]) {
+      assert.deepEqual(g.experts, ["public", ...RECIPES.tiny.table1]); // Table 1's merges: the table with the random-init ablation
       for (const c of g.learned.flat(2)) assert.ok(c === null || (c >= -1 - 1e-6 && c <= 1 + 1e-6));
       for (let i = 0; i < g.experts.length; i++) assert.ok(Math.abs((g.init[i][i] as number) - 1) < 1e-6); // a row with itself
     }

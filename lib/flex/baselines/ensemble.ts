@@ -183,15 +183,35 @@ export function defaultDomains(members: FlexModel[], ctx: DataContext): string[]
   return ds;
 }
 
-/** Each member's NLL of a token sequence (length ≥ 2), as "sum" or "mean" over its tokens after the first. */
-export async function sequenceNll(members: FlexModel[], ids: ArrayLike<number>, mode: LikelihoodMode): Promise<number[]> {
-  const { inputs, targets, T } = shiftRow(ids);
-  const out: number[] = [];
-  for (const m of members) {
-    const lp = await targetLogProbs(m, inputs, targets, 1, T);
-    let s = 0;
-    for (const x of lp) s -= x;
-    out.push(mode === "sum" ? s : s / T);
+/**
+ * Each member's NLL of each token sequence (length ≥ 2), as "sum" or "mean" over its tokens after
+ * the first: [sequence][member]. Sequences of one length go through each
+ * member as one batch (an evaluation's contexts are nearly all T + 1 tokens long), so a member reads
+ * them in one forward pass instead of one pass per sequence.
+ */
+export async function sequenceNlls(members: FlexModel[], seqs: ReadonlyArray<ArrayLike<number>>, mode: LikelihoodMode): Promise<number[][]> {
+  const out: number[][] = seqs.map(() => new Array<number>(members.length));
+  const byLength = new Map<number, number[]>(); // length → indices of seqs
+  seqs.forEach((q, i) => {
+    if (q.length < 2) throw new Error(`sequenceNlls: a sequence needs at least 2 tokens (got ${q.length}).`);
+    byLength.set(q.length, [...(byLength.get(q.length) ?? []), i]);
+  });
+  for (const idx of byLength.values()) {
+    const rows = idx.map((i) => shiftRow(seqs[i]));
+    const B = rows.length, T = rows[0].T;
+    const inputs = new Int32Array(B * T), targets = new Int32Array(B * T); // [B, T]
+    rows.forEach((r, b) => {
+      inputs.set(r.inputs, b * T);
+      targets.set(r.targets, b * T);
+    });
+    for (let m = 0; m < members.length; m++) {
+      const lp = await targetLogProbs(members[m], inputs, targets, B, T); // [B·T]
+      idx.forEach((i, b) => {
+        let s = 0;
+        for (let t = 0; t < T; t++) s -= lp[b * T + t];
+        out[i][m] = mode === "sum" ? s : s / T;
+      });
+    }
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { targetLogProbs } from "../likelihood";
 import { FlexModel, type GenerateOptions } from "../model";
 import { AttributionResult, type GenerateResult } from "../results";
 import { checkSameArchitecture, topKSoftmax, weightedAverage, type ModelSource } from "./common";
-import { checkMode, checkTau, Ensemble, promptIds, sequenceNll, type LikelihoodMode, type LikelihoodWeightOptions } from "./ensemble";
+import { checkMode, checkTau, Ensemble, promptIds, sequenceNlls, type LikelihoodMode, type LikelihoodWeightOptions } from "./ensemble";
 // ---------------------------------------------------------------------------------------------
 // Model soup, likelihood-weighted
 
@@ -47,10 +47,17 @@ export class LikelihoodSoup extends Ensemble {
 
   /** Soup weights for a context (uniform when it has fewer than 2 tokens). */
   async weights(context: ArrayLike<number>): Promise<number[]> {
+    return (await this.weightsOf([context]))[0];
+  }
+
+  /** `weights` of many contexts, each member reading them in batches (one per context length). */
+  private async weightsOf(contexts: ReadonlyArray<ArrayLike<number>>): Promise<number[][]> {
     const M = this.members.length;
-    if (context.length < 2) return new Array(M).fill(1 / M);
-    const L = await sequenceNll(this.members, context, this.likelihood);
-    return Array.from(topKSoftmax(L.map((l) => -l / this.tau), M));
+    const long = contexts.map((_, i) => i).filter((i) => contexts[i].length >= 2);
+    const L = await sequenceNlls(this.members, long.map((i) => contexts[i]), this.likelihood);
+    const out: number[][] = contexts.map(() => new Array(M).fill(1 / M));
+    long.forEach((i, j) => (out[i] = Array.from(topKSoftmax(L[j].map((l) => -l / this.tau), M))));
+    return out;
   }
 
   /** A temporary model with the soup's parameters for these weights (dispose its params). */
@@ -61,9 +68,9 @@ export class LikelihoodSoup extends Ensemble {
 
   protected async score(b: ScoreBatch): Promise<Float64Array> {
     const out = new Float64Array(b.B);
+    const ws = await this.weightsOf(b.contexts);
     for (let r = 0; r < b.B; r++) {
-      const w = await this.weights(b.contexts[r]);
-      const m = this.souped(w);
+      const m = this.souped(ws[r]);
       try {
         const lp = await targetLogProbs(m, b.inputs.subarray(r * b.T, (r + 1) * b.T), b.targets.subarray(r * b.T, (r + 1) * b.T), 1, b.T);
         for (const x of lp) out[r] -= x;
