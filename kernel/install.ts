@@ -13,6 +13,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { packageRoot } from "../lib/util/package";
 import { logoPng, logoSvg } from "./logo";
 
 export const KERNEL_NAME = "flexolmo-lab";
@@ -29,10 +30,8 @@ export interface KernelSpec {
 
 export type InstallTarget = { kind: "user" } | { kind: "prefix"; dir: string } | { kind: "jupyter-path"; dir: string };
 
-/** The package root (the folder with package.json), from dist/kernel/. */
-export function packageRoot(): string {
-  return path.resolve(__dirname, "..", "..");
-}
+/** The package root (the folder with package.json): one finder for the whole package. */
+export { packageRoot };
 
 /** kernel.json for the package at `root`. Throws with what to do when a piece is missing. */
 export function kernelSpec(root = packageRoot()): KernelSpec {

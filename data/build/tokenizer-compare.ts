@@ -22,7 +22,8 @@ import * as zlib from "node:zlib";
 
 import { loadCorpus } from "../../lib/data/corpus";
 import { byteToUnicode, DEFAULT_SPECIAL_TOKENS, trainByteLevelBpe, type TokenizerJson } from "../../lib/data/bpe-train";
-import { packageRoot, referenceEncoders, tokenizerFromJson, type Tokenizer } from "../../lib/data/tokenizer";
+import { referenceEncoders, tokenizerFromJson, type Tokenizer } from "../../lib/data/tokenizer";
+import { packageRoot } from "../../lib/util/package";
 
 interface Doc {
   domain: string;

@@ -6,6 +6,9 @@
  * Supported forms: `--flag value`, `--flag=value`, boolean `--flag`, repeatable flags, `--` to end
  * flags, `-h` / `--help`.
  */
+import { suggest } from "../util/options";
+
+export { suggest }; // the closest known name, for "did you mean" (commands and flags)
 
 export type FlagType = "string" | "int" | "number" | "boolean";
 
@@ -42,21 +45,6 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
-}
-
-/** Edit distance, to suggest the flag the user probably meant. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  }
-  return d[a.length][b.length];
-}
-
-export function suggest(word: string, options: string[]): string {
-  const best = options.map((o) => ({ o, d: distance(word, o) })).sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean ${best.o}?)` : "";
 }
 
 function convert(spec: FlagSpec, raw: string): string | number {

@@ -14,7 +14,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DocumentRow, readDocuments } from "./arrow";
-import { packageRoot } from "./tokenizer";
+import { packageRoot } from "../util/package";
 
 /** Expert data sets, in router-row order: the public mix first, then the eight closed domains. */
 export const DOMAINS = ["public", "news", "creative", "code", "academic", "educational", "math", "forum", "legal"] as const;

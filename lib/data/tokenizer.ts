@@ -22,6 +22,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { byteToUnicode, GPT2_SPLIT_PATTERN, type TokenizerJson } from "./bpe-train";
+import { packageRoot } from "../util/package";
 
 /** The document separator / end-of-sequence token. */
 export const EOS_TOKEN = "<|endoftext|>";
@@ -56,27 +57,6 @@ export interface Tokenizer {
 // ---------------------------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------------------------
-
-/**
- * The package root: the nearest ancestor of this file with a package.json named `flexolmo-lab`.
- * Works from `lib/` (ts sources) and `dist/lib/` (compiled), whatever the cwd.
- */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pj = path.join(dir, "package.json");
-    if (fs.existsSync(pj)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pj, "utf8")).name === "flexolmo-lab") return dir;
-      } catch {
-        // not our package.json; keep walking up
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`packageRoot: no package.json named "flexolmo-lab" above ${__dirname}`);
-    dir = parent;
-  }
-}
 
 /** The shipped FlexMix-mini tokenizer: `<package root>/data/flexmix-mini/tokenizer.json`. */
 export function defaultTokenizerPath(): string {

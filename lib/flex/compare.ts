@@ -16,7 +16,8 @@ import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/re
 import type { TableSpec } from "../display/views";
 import { EvalResult } from "./results";
 import type { FlexModel } from "./model";
-import type { WindowEvalOptions } from "./evaluate";
+import { WINDOW_KEYS, type WindowEvalOptions } from "./evaluate";
+import { checkOptionKeys } from "../util/options";
 
 /** What compare accepts: something that evaluates, or something that gives a FlexModel. */
 export type Comparable = Evaluable | { model(): FlexModel };
@@ -69,6 +70,7 @@ function evaluatorOf(x: Comparable, i: number): Evaluable {
 /** Evaluate every model on the same windows and tabulate perplexities and improvements. */
 export async function compare(models: readonly Comparable[], opts: CompareOptions = {}): Promise<ComparisonResult> {
   if (!Array.isArray(models) || models.length === 0) throw new Error("compare: pass at least one model, e.g. compare([pub, merged], { reference: pub }).");
+  checkOptionKeys(opts, [...WINDOW_KEYS, "reference", "log"], "compare");
   const evs = models.map(evaluatorOf);
   const seen = new Set<string>();
   for (const e of evs) {

@@ -8,6 +8,7 @@ import { evalBatches, inputsAndTargets, tokenStreams } from "../data/batcher";
 import type { OptOutGuarantee } from "./cards";
 import { defaultDataContext, type DataContext } from "./context";
 import { EvalResult, type EvalRow } from "./results";
+import { checkOptionKeys } from "../util/options";
 
 /**
  * Which windows of a corpus a pass reads, and in how many rows at a time: evaluation here, the
@@ -78,8 +79,17 @@ export function defaultEvalDomains(experts: readonly string[], ctx: DataContext)
  * checks would name its internal function). `seqLen` above the model's context is refused rather
  * than silently shortened: the caller asked for windows the model cannot read.
  */
-export function checkWindowOptions(opts: WindowOptions, maxSeqLen: number, verb: string): void {
+/** The keys of `WindowOptions` (a verb that takes more names them in `checkWindowOptions`). */
+export const WINDOW_KEYS = ["domains", "split", "maxWindows", "seqLen", "batchSize"] as const;
+
+/**
+ * Check window options before any work. `extraKeys`: the verb's own options beside the window
+ * keys; any other key is refused (a misspelt `maxWindow` would otherwise be ignored, and the
+ * default silently used).
+ */
+export function checkWindowOptions(opts: WindowOptions, maxSeqLen: number, verb: string, extraKeys: readonly string[] = []): void {
   if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw new Error(`${verb}: options must be an object such as { domains: ["math"], maxWindows: 8 } (got ${JSON.stringify(opts)}).`);
+  checkOptionKeys(opts, [...WINDOW_KEYS, ...extraKeys], verb);
   if (opts.domains !== undefined && (!Array.isArray(opts.domains) || opts.domains.some((d) => typeof d !== "string"))) {
     throw new Error(`${verb}: domains must be an array of domain names, e.g. ["math", "public"] (got ${JSON.stringify(opts.domains)}).`);
   }
@@ -95,7 +105,7 @@ export function checkWindowOptions(opts: WindowOptions, maxSeqLen: number, verb:
 }
 
 export async function evaluateWindows(ev: WindowEvaluator, opts: WindowEvalOptions = {}): Promise<EvalResult> {
-  checkWindowOptions(opts, ev.maxSeqLen, "evaluate");
+  checkWindowOptions(opts, ev.maxSeqLen, "evaluate", ["reference"]);
   const ctx = ev.data ?? (await defaultDataContext());
   const split = opts.split ?? "test";
   const domains = opts.domains ?? ev.defaultDomains(ctx);

@@ -96,6 +96,60 @@ export async function scoreOptions(m: LogitModel, context: number[], options: nu
   return optionSums(await rowLogProbs(m, rows), context, options, rows.T);
 }
 
+/** A context and its candidate continuations (a toy-task item without its answer). */
+export interface OptionItem {
+  context: number[];
+  options: number[][];
+}
+
+/**
+ * `scoreOptions` of many items, their option rows packed into forward passes of at most `maxTokens`
+ * positions each (zero-padded at the end, which causal attention never reads). One pass per few
+ * dozen items instead of one per item: small passes are dominated by per-call overhead. The numbers
+ * equal `scoreOptions`'s up to float rounding (a longer row can change the order of a reduction).
+ */
+export async function scoreOptionsBatch(m: LogitModel, items: readonly OptionItem[], maxTokens = 4096): Promise<number[][]> {
+  for (const it of items) checkOptions(m.config, it.context, it.options);
+  const length = (it: OptionItem) => it.context.length + Math.max(...it.options.map((o) => o.length)); // tokens of its longest row
+  const out: number[][] = new Array(items.length);
+  for (let i = 0; i < items.length; ) {
+    // Take items while the padded pass stays within maxTokens (always at least one item).
+    let j = i, T = 0, R = 0;
+    while (j < items.length) {
+      const nT = Math.max(T, length(items[j])), nR = R + items[j].options.length;
+      if (j > i && nR * (nT - 1) > maxTokens) break;
+      [T, R] = [nT, nR];
+      j++;
+    }
+    const W = T - 1; // positions per row: position t predicts token t + 1
+    const inputs = new Int32Array(R * W), targets = new Int32Array(R * W); // [R, W]
+    let r = 0;
+    for (let k = i; k < j; k++) {
+      for (const o of items[k].options) {
+        const seq = [...items[k].context, ...o];
+        for (let t = 0; t < seq.length - 1; t++) {
+          inputs[r * W + t] = seq[t];
+          targets[r * W + t] = seq[t + 1];
+        }
+        r++;
+      }
+    }
+    const lp = await targetLogProbs(m, inputs, targets, R, W); // [R·W]
+    r = 0;
+    for (let k = i; k < j; k++) {
+      const c = items[k].context.length;
+      out[k] = items[k].options.map((o) => {
+        let s = 0;
+        for (let q = 0; q < o.length; q++) s += lp[r * W + c - 1 + q]; // position c−1+q predicts option token q
+        r++;
+        return s;
+      });
+    }
+    i = j;
+  }
+  return out;
+}
+
 /**
  * Refuses what would otherwise fail deep in TF.js ("shape comprised of positive integers", a
  * GatherV2 index error) or score nothing: the context predicts each option's first token, so it

@@ -159,6 +159,8 @@ export interface FlexMergeOptions {
   bias?: BiasMode;
   /** Renormalise the top-k weights (FlexOlmo: false). */
   normTopk?: boolean;
+  /** The merged model's label (tables, charts). Default "flexolmo". */
+  label?: string;
 }
 
 export type OwnerInput = OwnerExpert | string | (OwnerArtifact & { card?: DataCard });
@@ -202,7 +204,7 @@ export async function merge(pub: PublicModel, owners: readonly OwnerInput[], opt
       cards,
       provenance: { kind: "merged", routerTuned: false, trunk: pub.trunkFingerprint() },
       view: { bias: opts.bias ?? "keep" },
-      label: "flexolmo",
+      label: opts.label ?? "flexolmo",
       data: pub.lab.data,
       owns: true, // the clones above: model.dispose() frees them
     });

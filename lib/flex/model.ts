@@ -32,10 +32,12 @@ import { saveCheckpoint } from "../io/checkpoint";
 import { DataContext, defaultDataContext } from "./context";
 import { DataCard, optOutGuarantee, optOutNote, OptOutGuarantee, Provenance } from "./cards";
 import { defaultEvalDomains, evaluateWindows, type ScoreBatch, type WindowEvalOptions } from "./evaluate";
-import { scoreOptions } from "./likelihood";
+import { scoreOptions, scoreOptionsBatch, type OptionItem } from "./likelihood";
 import { BiasMode, checkView, includedNames, viewOnly, ViewSpec, viewWithout } from "./view";
 import { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
 import type { TrainRecord } from "./records";
+import { checkOptionKeys } from "../util/options";
+import { hfTokenizerFiles } from "../io/hf-tokenizer";
 
 export interface FlexModelInit {
   config: ModelConfig;
@@ -93,7 +95,7 @@ export interface GenerateOptions {
  */
 export const MAX_GENERATE_TOKENS = 4096;
 
-const GENERATE_KEYS: ReadonlySet<string> = new Set(["maxTokens", "temperature", "topK", "topP", "seed", "signal"]);
+const GENERATE_KEYS: readonly string[] = ["maxTokens", "temperature", "topK", "topP", "seed", "signal"];
 
 export class FlexModel {
   readonly config: ModelConfig;
@@ -292,6 +294,16 @@ export class FlexModel {
     return scoreOptions(this, context, options);
   }
 
+  /** `scoreOptions` of many items at once, in a few large forward passes (the toy tasks use it). */
+  scoreOptionsBatch(items: readonly OptionItem[]): Promise<number[][]> {
+    try {
+      this.assertLive("scoreOptions");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return scoreOptionsBatch(this, items);
+  }
+
   /** Sample a continuation. Deterministic for a seed; temperature 0 is greedy. */
   async generate(prompt: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
     this.assertLive("generate");
@@ -353,6 +365,8 @@ export class FlexModel {
         provenance: { ...this.provenance, optOut: this.optOut, label: this.label } as unknown as Record<string, unknown>,
         metadata: { view: { include: this.view.include, topK: this.view.topK, bias: this.view.bias } },
       },
+      // A model built outside a lab (no data context) has no tokenizer to write.
+      tokenizer: this.data ? hfTokenizerFiles(this.data.tokenizer, this.config.maxSeqLen) : undefined,
     });
   }
 
@@ -393,8 +407,7 @@ function missingCard(e: string): DataCard {
 export function resolveGenerateOptions(opts: GenerateOptions): { maxTokens: number; temperature: number; topK: number; topP: number; rng: Rng; seed: number; signal: AbortSignal } {
   if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw new Error(`generate: options must be an object such as { maxTokens: 32, seed: 1 } (got ${JSON.stringify(opts)}).`);
   // A misspelt option (top_k, maxLength) would otherwise be ignored and the defaults used without a word.
-  const unknown = Object.keys(opts).filter((k) => !GENERATE_KEYS.has(k));
-  if (unknown.length) throw new Error(`generate: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${[...GENERATE_KEYS].join(", ")}.`);
+  checkOptionKeys(opts, GENERATE_KEYS, "generate");
   const maxTokens = opts.maxTokens ?? 64;
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;

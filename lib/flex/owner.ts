@@ -30,6 +30,7 @@ import { FlexModel } from "./model";
 import { PublicModel, trainingCard } from "./public";
 import { InvariantReport, TrainRecord } from "./records";
 import { isTrunkParam, tensorHash, vectorHash } from "./trunk";
+import { hfTokenizerFiles } from "../io/hf-tokenizer";
 
 /** One owner's artefact: the only thing that leaves the owner's site (docs/method.md §3, step 5). */
 export interface OwnerArtifact {
@@ -330,8 +331,7 @@ export class OwnerExpert {
         provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit, calibration: this.calibration },
         step: this.step,
       },
-      false,
-      this.calibrationSession ? { calibration: this.calibrationSession } : {},
+      { companions: this.calibrationSession ? { calibration: this.calibrationSession } : {}, tokenizer: hfTokenizerFiles(this.lab.data.tokenizer, this.config.maxSeqLen) },
     );
   }
 

@@ -17,6 +17,7 @@ import type { LabContext } from "./context";
 import { FlexModel } from "./model";
 import { TrainRecord } from "./records";
 import { trunkFingerprint } from "./trunk";
+import { hfTokenizerFiles } from "../io/hf-tokenizer";
 
 /** Where a loaded public model's earlier training came from (a checkpoint without optimizer state). */
 export interface Pretrained {
@@ -140,7 +141,7 @@ export class PublicModel {
         step: this.totalSteps,
         metadata: opts.metadata,
       },
-      weightsOnly,
+      { weightsOnly, tokenizer: hfTokenizerFiles(this.lab.data.tokenizer, this.config.maxSeqLen) },
     );
   }
 

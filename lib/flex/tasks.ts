@@ -52,11 +52,11 @@ function ordered<T extends { id: string }>(docs: T[], salt: string): T[] {
 
 async function score(model: FlexModel, task: string, items: Item[], choices: number): Promise<TaskScore> {
   let correct = 0;
-  for (const it of items) {
-    const ll = await model.scoreOptions(it.context, it.options);
+  const lls = await model.scoreOptionsBatch(items);
+  items.forEach((it, i) => {
+    const ll = lls[i];
     if (ll.every((v, j) => j === it.answer || v < ll[it.answer])) correct++; // strict: ties count as wrong
-    await new Promise((r) => setImmediate(r));
-  }
+  });
   return { task, items: items.length, correct, accuracy: items.length ? correct / items.length : NaN, chance: 1 / choices };
 }
 

@@ -39,6 +39,8 @@ export interface TuneRouterOptions {
    */
   split?: "train" | "valid";
   signal?: AbortSignal;
+  /** The tuned model's label. Default: the input's label + "+RT". */
+  label?: string;
 }
 
 export interface ProxySelection {
@@ -119,7 +121,7 @@ export async function tuneRouter(model: FlexModel, lab: LabContext, opts: TuneRo
     cards: { ...model.cards },
     provenance: { ...model.provenance, kind: "router-tuned", routerTuned: true, tunedOn: [`public (${split})`, ...Object.keys(sel.proxies).map((d) => `proxy:${d} (${split})`)] },
     view: model.view,
-    label: `${model.label}+RT`,
+    label: opts.label ?? `${model.label}+RT`,
     data: lab.data,
     tuning: { record, proxies: sel.proxies },
     owns: true, // every tensor cloned above: tuned.dispose() frees them, the input model is untouched

@@ -16,6 +16,8 @@ import { FlexModel } from "../flex/model";
 import { biasSweepChart } from "./charts";
 import { dataOf, sampleRouting, type RoutingSample, type SampleOptions } from "./collect";
 import { note } from "./html";
+import { WINDOW_KEYS } from "../flex/evaluate";
+import { checkOptionKeys } from "../util/options";
 
 export interface BiasSetting {
   /** "drop" (HF release), "keep" (the learned b, paper), or "β=-1" (the same fixed β for every owner). */
@@ -110,9 +112,11 @@ export async function biasEffect(model: FlexModel, opts: SampleOptions & { betas
   const E = model.config.experts.length;
   if (E < 2 || model.experts.length < 2) throw new Error("biasEffect: the view needs the public expert and at least one owner.");
   if (!model.view.include[0]) throw new Error('biasEffect: the view excludes the public expert; the bias decides "owner vs public", so keep it.');
-  const betas = opts.betas ?? [0, -0.5, -1, -2, -4];
+  checkOptionKeys(opts, [...WINDOW_KEYS, "betas"], "biasEffect");
+  const { betas: given, ...windowOpts } = opts;
+  const betas = given ?? [0, -0.5, -1, -2, -4];
   for (const b of betas) if (!Number.isFinite(b) || b > 0) throw new Error(`biasEffect: β = ${b}; use finite values ≤ 0 (b = min(β, 0) clamps anything above 0 to 0).`);
-  const sampleOpts: SampleOptions = { maxWindows: 4, ...opts };
+  const sampleOpts: SampleOptions = { maxWindows: 4, ...windowOpts };
   const settings: BiasSetting[] = [];
   let domains: string[] = [];
   for (const mode of ["drop", "keep"] as const) {

@@ -15,6 +15,7 @@ import type { EvalResult, GenerateResult, ManifestResult } from "../flex/results
 import { compareChart, nextTokenChart } from "./charts";
 import { dataOf } from "./collect";
 import { heading, note, sideBySide } from "./html";
+import { checkOptionKeys } from "../util/options";
 
 export interface CompareOptions {
   /** Text for the next-token distribution and the generations (default: none, skip both). */
@@ -187,6 +188,7 @@ function topIds(p: Float32Array, n: number): number[] {
  * domain, next-token distributions, same-seed generations and active data manifests.
  */
 export async function compareViews(a: FlexModel, b: FlexModel, opts: CompareOptions = {}): Promise<ViewComparison> {
+  checkOptionKeys(opts, ["prompt", "domains", "maxWindows", "top", "maxTokens", "temperature", "seed"], "compareViews");
   const ctx = await dataOf(a);
   if (a.config.vocabSize !== b.config.vocabSize) throw new Error(`compareViews: the models have different vocabularies (${a.config.vocabSize} vs ${b.config.vocabSize}); compare views of one model.`);
   const domains = [...(opts.domains ?? defaultCompareDomains(a, b, ctx.domains))];

@@ -11,6 +11,8 @@ import { OPT_OUT_NOTE, type OptOutGuarantee } from "../flex/cards";
 import type { EvalResult } from "../flex/results";
 import { optOutChart, qualityVsKChart } from "./charts";
 import { note } from "./html";
+import { WINDOW_KEYS } from "../flex/evaluate";
+import { checkOptionKeys } from "../util/options";
 
 type EvalOpts = Omit<EvaluateOptions, "reference">;
 
@@ -71,12 +73,14 @@ export class QualityVsK extends ResultRecord {
 
 /** Evaluate the model with k = 1 … E active experts (E = experts in the view), every domain. */
 export async function qualityVsK(model: FlexModel, opts: EvalOpts & { ks?: number[] } = {}): Promise<QualityVsK> {
+  checkOptionKeys(opts, [...WINDOW_KEYS, "ks"], "qualityVsK");
+  const { ks: given, ...evalOpts } = opts;
   const E = model.experts.length;
-  const ks = opts.ks ?? Array.from({ length: E }, (_, i) => i + 1);
+  const ks = given ?? Array.from({ length: E }, (_, i) => i + 1);
   if (!Array.isArray(ks) || ks.length === 0) throw new Error(`qualityVsK: ks must be a non-empty list of k values in 1 … ${E} (got ${JSON.stringify(opts.ks)}); omit it for every k.`);
   for (const k of ks) if (!Number.isInteger(k) || k < 1 || k > E) throw new Error(`qualityVsK: k = ${k} is not in 1 … ${E} (the experts in this view).`);
   const evals: EvalResult[] = [];
-  for (const k of ks) evals.push(await model.withTopK(k).evaluate(opts));
+  for (const k of ks) evals.push(await model.withTopK(k).evaluate(evalOpts));
   const domains = evals[0].rows.map((r) => r.domain);
   return new QualityVsK({ model: model.label, ks, domains, ppl: domains.map((d) => evals.map((e) => e.ppl(d))), currentK: model.view.topK, experts: E });
 }
@@ -142,14 +146,16 @@ export class OptOutMatrix extends ResultRecord {
  * or only approximate (after it).
  */
 export async function optOutMatrix(model: FlexModel, opts: EvalOpts & { experts?: string[] } = {}): Promise<OptOutMatrix> {
-  const removed = opts.experts ?? model.experts.filter((e) => e !== "public");
+  checkOptionKeys(opts, [...WINDOW_KEYS, "experts"], "optOutMatrix");
+  const { experts, ...evalOpts } = opts;
+  const removed = experts ?? model.experts.filter((e) => e !== "public");
   if (removed.length === 0) throw new Error("optOutMatrix: this view has no owner expert to remove.");
   for (const e of removed) if (!model.experts.includes(e)) throw new Error(`optOutMatrix: "${e}" is not in this view (experts: ${model.experts.join(", ")}).`);
-  const base = await model.evaluate(opts);
+  const base = await model.evaluate(evalOpts);
   const domains = base.rows.map((r) => r.domain);
   const ppl: number[][] = [];
   for (const e of removed) {
-    const r = await model.without(e).evaluate({ ...opts, domains });
+    const r = await model.without(e).evaluate({ ...evalOpts, domains });
     ppl.push(domains.map((d) => r.ppl(d)));
   }
   return new OptOutMatrix({ model: model.label, removed, domains, base: domains.map((d) => base.ppl(d)), ppl, guarantee: model.optOut });

@@ -31,7 +31,8 @@ export async function routing(model: FlexModel, opts: SampleOptions = {}): Promi
 
 /** Shortcut: `(await routing(model, opts)).byDomain(opts)`. */
 export async function routingByDomain(model: FlexModel, opts: SampleOptions & { layers?: LayerSpec } = {}): Promise<DomainShares> {
-  return (await routing(model, opts)).byDomain(opts);
+  const { layers, ...windowOpts } = opts;
+  return (await routing(model, windowOpts)).byDomain({ layers });
 }
 
 export class RoutingReport {

@@ -11,10 +11,13 @@
  *
  * Saves are atomic: everything is written into a temporary sibling directory, fsynced, then swapped
  * into place (old aside → new in → old removed), so an interrupted save leaves the previous
- * checkpoint intact. The temporary siblings are `.<name>.saving-<pid>-<hex>` (the new checkpoint
- * being written) and `.<name>.old-<pid>-<hex>` (the previous one, during the swap); the next save
- * into the same path tidies those of dead processes (restoring the previous checkpoint if the swap
- * was cut in half) and lists what it did in `SaveReport.notes`; a load that finds no checkpoint but
+ * checkpoint intact. The temporary siblings are `.<name>.saving-<host>-<pid>-<hex>` (the new
+ * checkpoint being written) and `.<name>.old-<host>-<pid>-<hex>` (the previous one, during the
+ * swap), <host> being 8 hex digits of a hash of this machine's name; the next save into the same
+ * path tidies those of dead processes ON THIS MACHINE (restoring the previous checkpoint if the swap
+ * was cut in half) and lists what it did in `SaveReport.notes`. A pid says nothing about another
+ * machine sharing the disk (NFS), so another host's leftovers are only reported, never touched;
+ * names without a host (older saves) count as this machine's. A load that finds no checkpoint but
  * such leftovers says where they are and what to do. A path that is a symbolic link is saved
  * through: the link stays and the directory it points to is replaced.
  *
@@ -25,13 +28,15 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type ModelConfig, validateConfig } from "../model/config";
 import { paramCount } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { buildParams, paramEntries, paramSchema } from "../model/params";
-import { type HfExtras, fromHfConfig, toHfConfig } from "./hf-config";
+import { type HfExtras, fromHfConfig, hfConfigText, toHfConfig } from "./hf-config";
+import type { HfTokenizerFiles } from "./hf-tokenizer";
 import { describeFsError, makeDirs, processAlive, readTextFile, writeFileDurable } from "../util/fs";
 import { quoted } from "../util/text";
 import { type LoadedTensor, type TensorInfo, type WriteEntry, readSafetensors, readSafetensorsHeader, writeSafetensors } from "./safetensors";
@@ -100,6 +105,12 @@ export interface SaveOptions {
   hf?: Partial<HfExtras>;
   /** On-disk dtype of model.safetensors. BF16 halves the size but rounds every weight. Default F32. */
   dtype?: "F32" | "BF16";
+  /**
+   * The tokenizer the weights were trained with: tokenizer.json + tokenizer_config.json are written
+   * beside them and config.json gets its eos/pad ids, so transformers' AutoTokenizer and
+   * `generate()` work on the folder (lib/io/hf-tokenizer.ts).
+   */
+  tokenizer?: HfTokenizerFiles;
 }
 
 export interface SaveReport {
@@ -307,16 +318,24 @@ function isOwnedFile(name: string): boolean {
   );
 }
 
-/** The temporary siblings of a save into `<parent>/<base>`: `.<base>.saving-<pid>-<hex>` and `.<base>.old-<pid>-<hex>`. */
+/** This machine in leftover names: 8 hex digits of sha256(hostname). */
+export const HOST_TAG = crypto.createHash("sha256").update(os.hostname()).digest("hex").slice(0, 8);
+
+/**
+ * The temporary siblings of a save into `<parent>/<base>`: `.<base>.saving-<host>-<pid>-<hex>` and
+ * `.<base>.old-<host>-<pid>-<hex>` (`<host>-` absent in names written before hosts were recorded).
+ */
 function leftoverPattern(base: string): RegExp {
   const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^\\.${escaped}\\.(saving|old)-(\\d+)-[0-9a-f]+$`);
+  return new RegExp(`^\\.${escaped}\\.(saving|old)-(?:([0-9a-f]{8})-)?(\\d+)-[0-9a-f]+$`);
 }
 
 interface Leftover {
   path: string;
   kind: "saving" | "old";
   pid: number;
+  /** The machine that wrote it (HOST_TAG), or undefined for an older name without one. */
+  host?: string;
 }
 
 function leftoversOf(target: string): Leftover[] {
@@ -330,13 +349,14 @@ function leftoversOf(target: string): Leftover[] {
   }
   return names.flatMap((n) => {
     const m = re.exec(n);
-    return m ? [{ path: path.join(parent, n), kind: m[1] as "saving" | "old", pid: Number(m[2]) }] : [];
+    return m ? [{ path: path.join(parent, n), kind: m[1] as "saving" | "old", host: m[2], pid: Number(m[3]) }] : [];
   });
 }
 
 /**
  * Tidy what an interrupted save into `target` left behind, before a new save starts. Only leftovers
- * of processes that are no longer running are touched (a live pid may be a save in progress):
+ * of this machine's processes that are no longer running are touched (a live pid may be a save in
+ * progress; another machine's pid cannot be checked from here, so its leftovers are only reported):
  *   - `.saving-*`: an unfinished new checkpoint; the previous one is intact elsewhere. Removed.
  *   - `.old-*` with `target` present: the swap completed and only the removal of the previous
  *     checkpoint was lost. Removed.
@@ -346,7 +366,12 @@ function leftoversOf(target: string): Leftover[] {
  */
 function tidyLeftovers(target: string): string[] {
   const done: string[] = [];
-  const stale = leftoversOf(target).filter((l) => !processAlive(l.pid));
+  const all = leftoversOf(target);
+  const mine = (l: Leftover) => l.host === undefined || l.host === HOST_TAG;
+  for (const l of all.filter((x) => !mine(x))) {
+    done.push(`left ${l.path} alone: another machine (host tag ${l.host}) wrote it, and whether that save is still running cannot be checked from here; delete it by hand if it is not`);
+  }
+  const stale = all.filter((l) => mine(l) && !processAlive(l.pid));
   for (const l of stale.filter((x) => x.kind === "old").sort((a, b) => fs.statSync(b.path).mtimeMs - fs.statSync(a.path).mtimeMs)) {
     if (!fs.existsSync(target)) {
       fs.renameSync(l.path, target);
@@ -364,7 +389,7 @@ function tidyLeftovers(target: string): string[] {
 }
 
 /**
- * Where a save into `dir` writes. The rule for symbolic links (documented in docs/checkpoints.md):
+ * Where a save into `dir` writes. The rule for symbolic links (documented in the README, under "Command line"):
  * a checkpoint path that is a symbolic link is saved THROUGH: the link stays, and the directory it
  * points to is replaced atomically (its temporary siblings live next to the link's target, so the
  * final rename never crosses file systems). Replacing the link itself would leave the previous
@@ -445,7 +470,7 @@ function replaceDirAtomically(target: string, fill: (tmp: string) => void): stri
         `(that would delete its contents). Choose an empty or new directory.`,
     );
   }
-  const tag = `${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+  const tag = `${HOST_TAG}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
   const tmp = path.join(parent, `.${base}.saving-${tag}`);
   const old = path.join(parent, `.${base}.old-${tag}`);
   try {
@@ -455,9 +480,10 @@ function replaceDirAtomically(target: string, fill: (tmp: string) => void): stri
   }
   try {
     fill(tmp);
-    // Keep files we do not own (tokenizer.json, README.md, generation_config.json, …).
+    // Keep files we do not own (README.md, generation_config.json, a tokenizer.json the save did not
+    // write, …); what this save wrote (e.g. its tokenizer files) wins over the old copy.
     for (const name of oldEntries) {
-      if (isOwnedFile(name)) continue;
+      if (isOwnedFile(name) || fs.existsSync(path.join(tmp, name))) continue;
       try {
         fs.cpSync(path.join(target, name), path.join(tmp, name), { recursive: true, preserveTimestamps: true });
       } catch (e) {
@@ -558,7 +584,8 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<Sa
   checkParamsAgainstConfig(cfg, params);
   const dtype = opts.dtype ?? "F32";
   const entries = paramEntries(params);
-  const hfConfig = toHfConfig(cfg, opts.hf ?? {}, dtype === "BF16" ? "bfloat16" : "float32");
+  const tokIds = opts.tokenizer ? { eosTokenId: opts.tokenizer.eosTokenId, padTokenId: opts.tokenizer.padTokenId } : {};
+  const hfConfig = toHfConfig(cfg, { ...tokIds, ...opts.hf }, dtype === "BF16" ? "bfloat16" : "float32");
 
   const s = opts.sidecar ?? {};
   const cards = dataCardsFor(cfg.experts, s.dataCards);
@@ -600,7 +627,8 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<Sa
   const given = path.resolve(dir);
   const target = resolveSaveTarget(given);
   const notes = replaceDirAtomically(target, (tmp) => {
-    writeFileDurable(path.join(tmp, CHECKPOINT_FILES.config), JSON.stringify(hfConfig, null, 2) + "\n");
+    writeFileDurable(path.join(tmp, CHECKPOINT_FILES.config), hfConfigText(hfConfig));
+    for (const [name, text] of Object.entries(opts.tokenizer?.files ?? {})) writeFileDurable(path.join(tmp, name), text);
     writeSafetensors(path.join(tmp, CHECKPOINT_FILES.weights), weights, { format: "pt" }); // "pt": what HF's loader expects
     writeFileDurable(path.join(tmp, CHECKPOINT_FILES.sidecar), JSON.stringify(sidecar, null, 2) + "\n");
     if (optEntries) {

@@ -116,6 +116,21 @@ export function defaultExpertNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => (i === 0 ? "public" : `expert_${i}`));
 }
 
+/**
+ * Fields FlexOlmoConfig types as float. Python's json writes a float as `0.0` or `500000.0`, and
+ * transformers' strict config classes have refused integers where floats are declared; JSON.stringify
+ * would write `0` and `500000`.
+ */
+export const HF_FLOAT_FIELDS = ["rms_norm_eps", "rope_theta", "attention_dropout", "router_aux_loss_coef", "initializer_range"] as const;
+
+/** config.json's text: as JSON.stringify, but every float field keeps a decimal point (as Python writes it). */
+export function hfConfigText(c: object): string {
+  // Integral floats go through a marked string (no value of ours starts with NUL), then lose the quotes.
+  const MARK = "\u0000float:";
+  const text = JSON.stringify(c, (k, v) => ((HF_FLOAT_FIELDS as readonly string[]).includes(k) && Number.isInteger(v) ? `${MARK}${Number.isSafeInteger(v) ? `${v}.0` : String(v)}` : v), 2);
+  return text.replace(/"\\u0000float:([^"]*)"/g, "$1") + "\n";
+}
+
 /** ModelConfig → config.json object. */
 export function toHfConfig(cfg: ModelConfig, extras: Partial<HfExtras> = {}, torchDtype: "float32" | "bfloat16" = "float32"): HfFlexOlmoConfig {
   validateConfig(cfg);

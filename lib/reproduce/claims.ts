@@ -137,12 +137,14 @@ export function buildClaims(seeds: readonly SeedResult[]): Claim[] {
     const parts: string[] = [];
     const vs: Verdict[] = [];
     for (const t of TABLES) {
-      const ok = seeds.map((s) => MERGING_BASELINES.every((b) => row(s.tables[t], "flexolmo-rt").avgPpl < row(s.tables[t], b).avgPpl));
+      // The merging baselines the table has (the paper's Table 2 has BTM alone).
+      const bs = MERGING_BASELINES.filter((b) => seeds[0].tables[t].rows.some((x) => x.key === b));
+      const ok = seeds.map((s) => bs.every((b) => row(s.tables[t], "flexolmo-rt").avgPpl < row(s.tables[t], b).avgPpl));
       const bestRel = seeds.map((s) => {
-        const best = Math.min(...MERGING_BASELINES.map((b) => row(s.tables[t], b).avgPpl));
+        const best = Math.min(...bs.map((b) => row(s.tables[t], b).avgPpl));
         return (100 * (best - row(s.tables[t], "flexolmo-rt").avgPpl)) / best;
       });
-      parts.push(`${NAMES[t]}: vs the best merging baseline of each seed ${ms(bestRel, 1)} % (${agree(ok)} beat all five)`);
+      parts.push(`${NAMES[t]}: vs the best merging baseline of each seed ${ms(bestRel, 1)} % (${agree(ok)} beat ${bs.length === 1 ? bs[0].toUpperCase() : `all ${bs.length}`})`);
       vs.push(verdictOf(ok));
     }
     add("rt-vs-baselines", "FlexOlmo (with RT) beats every merging baseline (soups, BTM, prompt routing, BTX).", "+10.1 % over the strongest, BTM: 47.8 vs 43.4 (T1), 52.4 vs 47.6 (T2).", { verdict: combine(vs), text: parts.join("; ") });

@@ -156,5 +156,6 @@ export async function overfitModel(params: ModelParams, config: ModelConfig, bas
     provenance: baselineProvenance("owner", "approximate", { method: "over-fitted sanity model", note: `The public model trained ${steps} steps (${((steps * B) / d.docs.length).toFixed(0)} epochs) on exactly the ${d.docs.length} tested math documents.` }),
     label: "over-fitted (sanity)",
     data: ctx,
+    owns: true, // its own trained copy: dispose() frees it
   });
 }

@@ -317,7 +317,7 @@ function tableSection(title: string, t: PooledTable, s: Summary, figDir: string,
   return [
     `## ${title}`,
     "",
-    `Closed domains: ${t.domains.join(", ")} (+ public). FlexOlmo with the lab recipe${t.rows.some((x) => x.key === "no-bias") ? " and its ablations" : ""} uses k = ${t.k} of ${t.domains.length + 1} experts${s.recipe.otherFlexRecipes.map((o) => `; the ${o} recipe's rows k = ${FLEX_RECIPES[o].k(t.domains.length)}`).join("")}; BTX k = ${Math.ceil((t.domains.length + 1) / 2)}. Test perplexity (lower is better), ${s.recipe.evalWindows} windows of ${s.recipe.train.seqLen ?? "?"} tokens per column, the same windows for every row; mean ± sd over ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}. "Δ avg vs public" = (public − model) / public of the average perplexity, per seed. "opt-out": whether removing one owner's contribution afterwards is exact (no remaining weight saw its data) or approximate (n/a: a single model).`,
+    `Closed domains: ${t.domains.join(", ")} (+ public). ${t.rows.some((x) => x.key === "btx") ? "" : "The paper's Table 2 rows: the public model, the dense experts, BTM and FlexOlmo (the other baselines and the ablations are in Table 1). "}FlexOlmo with the lab recipe${t.rows.some((x) => x.key === "no-bias") ? " and its ablations" : ""} uses k = ${t.k} of ${t.domains.length + 1} experts${s.recipe.otherFlexRecipes.map((o) => `; the ${o} recipe's rows k = ${FLEX_RECIPES[o].k(t.domains.length)}`).join("")}${t.rows.some((x) => x.key === "btx") ? `; BTX k = ${Math.ceil((t.domains.length + 1) / 2)}` : ""}. Test perplexity (lower is better), ${s.recipe.evalWindows} windows of ${s.recipe.train.seqLen ?? "?"} tokens per column, the same windows for every row; mean ± sd over ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}. "Δ avg vs public" = (public − model) / public of the average perplexity, per seed. "opt-out": whether removing one owner's contribution afterwards is exact (no remaining weight saw its data) or approximate (n/a: a single model).`,
     "",
     ppl,
     "",
@@ -325,8 +325,9 @@ function tableSection(title: string, t: PooledTable, s: Summary, figDir: string,
     "",
     tasks,
     "",
-    `Unrestricted MoE budgets: FLOP-matched ${b.flops.steps} steps (${b.flops.flopsRatio.toFixed(2)}× the owners' FLOPs, ${b.flops.dataRatio.toFixed(2)}× their closed data); data-matched ${b.data.steps} steps (${b.data.flopsRatio.toFixed(2)}× FLOPs, ${b.data.dataRatio.toFixed(2)}× data). Paper: 1× FLOPs / 0.5× data and 2× FLOPs / 1× data.`,
-    "",
+    ...(b.flops && b.data
+      ? [`Unrestricted MoE budgets: FLOP-matched ${b.flops.steps} steps (${b.flops.flopsRatio.toFixed(2)}× the owners' FLOPs, ${b.flops.dataRatio.toFixed(2)}× their closed data); data-matched ${b.data.steps} steps (${b.data.flopsRatio.toFixed(2)}× FLOPs, ${b.data.dataRatio.toFixed(2)}× data). Paper: 1× FLOPs / 0.5× data and 2× FLOPs / 1× data.`, ""]
+      : []),
     `![${title}: average perplexity](${figDir}/${key}-avg-ppl.svg)`,
     "",
   ].join("\n");
@@ -423,7 +424,7 @@ function recipeSection(s: Summary): string[] {
   return [
     "## FlexOlmo recipes in this report",
     "",
-    `The rows "FlexOlmo, lab recipe", their router tuning, the ablations ("− no bias", "− random router init", "− no coordinated training") and the figures use the lab's recipe (lib/flex/recipes.ts; measurements in docs/recipes.md), which departs from the paper in three settings: ${lab.departures.join("; ")}. The ablations keep the calibration on, so each removes one thing; ${s.recipe.ablations === "both" ? "they are in both tables" : "as in the paper, they are in Table 1 only (their owners are trained on Table 1's domains alone)"}.`,
+    `The rows "FlexOlmo, lab recipe", their router tuning, the ablations ("− no bias", "− random router init", "− no coordinated training") and the figures use the lab's recipe (lib/flex/recipes.ts; measurements in docs/recipes.md), which departs from the paper in three settings: ${lab.departures.join("; ")}. The ablations keep the calibration on, so each removes one thing; ${s.recipe.table2Rows === "all" ? "they are in both tables" : "as in the paper, they are in Table 1 only (their owners are trained on Table 1's domains alone)"}.`,
     ...s.recipe.otherFlexRecipes.map((o) => `- Beside it, "FlexOlmo, ${o} recipe" (no RT and with RT): ${FLEX_RECIPES[o].summary.replace(/^the paper: /, "")}; k = ${FLEX_RECIPES[o].k(t1)} of ${t1 + 1} in Table 1 and ${FLEX_RECIPES[o].k(t2)} of ${t2 + 1} in Table 2.`),
     "",
   ];

@@ -66,17 +66,19 @@ export const ABLATION_ROWS = ["no-bias", "random-init", "no-coordination"] as co
 
 /**
  * Row keys of a table over `domains`, in order. The lab recipe's rows are "flexolmo", its ablations
- * (when the table has them) and "flexolmo-rt"; each other recipe adds "flexolmo:<name>" and
- * "flexolmo-rt:<name>" before them. `diagnostics`: Table 1's "BTM over FFN-only dense experts" (the
- * experts of the gain diagnostic).
+ * and "flexolmo-rt"; each other recipe adds "flexolmo:<name>" and "flexolmo-rt:<name>" before them.
+ * `diagnostics`: Table 1's "BTM over FFN-only dense experts" (the experts of the gain diagnostic).
+ * `full` false: the paper's Table 2 — public, dense experts, BTM and the FlexOlmo rows only.
  */
-export function rowKeys(domains: readonly string[], others: readonly string[] = [], diagnostics = false, ablations = true): string[] {
-  return ["public", ...domains.map((d) => `dense:${d}`), "soup-uniform", "soup-weighted", "btm", ...(diagnostics ? ["btm-ffn"] : []), "prompt-routing", "btx", ...others.flatMap((o) => [`flexolmo:${o}`, `flexolmo-rt:${o}`]), "flexolmo", ...(ablations ? ABLATION_ROWS : []), "flexolmo-rt", "moe-flops", "moe-data"];
+export function rowKeys(domains: readonly string[], others: readonly string[] = [], diagnostics = false, full = true): string[] {
+  const flexRows = [...others.flatMap((o) => [`flexolmo:${o}`, `flexolmo-rt:${o}`]), "flexolmo", ...(full ? ABLATION_ROWS : []), "flexolmo-rt"];
+  if (!full) return ["public", ...domains.map((d) => `dense:${d}`), "btm", ...(diagnostics ? ["btm-ffn"] : []), ...flexRows];
+  return ["public", ...domains.map((d) => `dense:${d}`), "soup-uniform", "soup-weighted", "btm", ...(diagnostics ? ["btm-ffn"] : []), "prompt-routing", "btx", ...flexRows, "moe-flops", "moe-data"];
 }
 
-/** Whether a table shows the ablation rows under this recipe. */
-export function hasAblations(r: Pick<Recipe, "ablations">, table: "table1" | "table2"): boolean {
-  return table === "table1" || r.ablations === "both";
+/** Whether a table has every row (Table 1 always; Table 2 unless the recipe keeps the paper's layout). */
+export function isFullTable(r: Pick<Recipe, "table2Rows">, table: "table1" | "table2"): boolean {
+  return table === "table1" || r.table2Rows === "all";
 }
 
 export function rowLabel(key: string): string {
@@ -113,7 +115,8 @@ export interface TableResult {
   tasks: string[];
   k: number;
   rows: RowResult[];
-  budgets: Record<MoeMatch, MoeBudget>;
+  /** The unrestricted MoEs' budgets (absent in a table without them: the paper's Table 2). */
+  budgets: Partial<Record<MoeMatch, MoeBudget>>;
 }
 
 /** Fig. 2 data of one model (DomainShares.toJSON). */
@@ -213,7 +216,7 @@ function summary(rec: TrainRecord): { steps: number; first: number; last: number
  */
 export function ownerVariants(r: Recipe): Record<string, { label: string; owner: OwnerRecipe; domains: string[] }> {
   const lab = { ...FLEX_RECIPES.lab.owner, docs: r.embedDocs };
-  const ablationDomains = hasAblations(r, "table2") ? r.table2 : r.table1;
+  const ablationDomains = isFullTable(r, "table2") ? r.table2 : r.table1;
   const out: Record<string, { label: string; owner: OwnerRecipe; domains: string[] }> = {
     flexolmo: { label: "FlexOlmo, lab recipe", owner: lab, domains: r.table2 },
     noBias: { label: "− no bias", owner: { ...lab, bias: false }, domains: ablationDomains },
@@ -301,12 +304,12 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           const out = await ev(m, d);
           if (keep) {
             ffnOnly.set(d, m.named(d));
-            disposeAll.push(() => disposeParams(m.params));
+            disposeAll.push(() => m.dispose());
             kept = true;
           }
           return out;
         } finally {
-          if (!kept) disposeParams(m.params);
+          if (!kept) m.dispose();
         }
       };
       for (const d of r.table1) {
@@ -332,20 +335,24 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
 
     const table = async (name: "table1" | "table2", domains: string[], extra: (models: { flex: FlexModel; rt: FlexModel; random?: FlexModel; others: Record<string, FlexModel> }) => Promise<void>): Promise<TableResult> => {
       const built = new Map<string, Row>();
-      const ablations = hasAblations(r, name);
+      const full = isFullTable(r, name); // false: the paper's Table 2 (public, dense experts, BTM, FlexOlmo)
       const local: Array<() => void> = [];
       try {
         const denseSub = domains.map((d) => dense.get(d)!);
         const members = [pub, ...denseSub];
         await timed(`${name}: merges and ensembles`, async () => {
-          const u = soup(members, { label: ROW_LABELS["soup-uniform"] });
-          local.push(() => disposeParams(u.params));
-          built.set("soup-uniform", u);
-          const w = new LikelihoodSoup(members, { label: ROW_LABELS["soup-weighted"] });
           const b = new Btm(members, { topK: 2, label: ROW_LABELS.btm });
-          const p = new PromptRouting(pub, denseSub, { label: ROW_LABELS["prompt-routing"] });
-          local.push(() => w.dispose(), () => b.dispose(), () => p.dispose());
-          built.set("soup-weighted", w).set("btm", b).set("prompt-routing", p);
+          local.push(() => b.dispose());
+          built.set("btm", b);
+          if (full) {
+            const u = soup(members, { label: ROW_LABELS["soup-uniform"] });
+            local.push(() => u.dispose());
+            built.set("soup-uniform", u);
+            const w = new LikelihoodSoup(members, { label: ROW_LABELS["soup-weighted"] });
+            const p = new PromptRouting(pub, denseSub, { label: ROW_LABELS["prompt-routing"] });
+            local.push(() => w.dispose(), () => p.dispose());
+            built.set("soup-weighted", w).set("prompt-routing", p);
+          }
           if (domains.every((d) => ffnOnly.has(d))) {
             // Diagnostic (Table 1): BTM over dense experts that trained only their FFNs, as owners do.
             const bf = new Btm([pub, ...domains.map((d) => ffnOnly.get(d)!)], { topK: 2, label: ROW_LABELS["btm-ffn"] });
@@ -357,38 +364,40 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
           const labK = FLEX_RECIPES.lab.k(domains.length);
           const merges: Array<[string, string, number]> = [
             ["flexolmo", "flexolmo", labK],
-            ...(ablations ? ([["no-bias", "noBias", labK], ["random-init", "randomInit", labK]] as Array<[string, string, number]>) : []),
+            ...(full ? ([["no-bias", "noBias", labK], ["random-init", "randomInit", labK]] as Array<[string, string, number]>) : []),
             ...r.otherFlexRecipes.map((o): [string, string, number] => [`flexolmo:${o}`, `flexolmo:${o}`, FLEX_RECIPES[o].k(domains.length)]),
           ];
           for (const [key, variant, k] of merges) {
-            const m = await merge(pub, domains.map((d) => owners.get(variant)!.get(d)!), { k });
-            local.push(() => disposeParams(m.params));
-            built.set(key, m.named(rowLabel(key)));
+            const m = await merge(pub, domains.map((d) => owners.get(variant)!.get(d)!), { k, label: rowLabel(key) });
+            local.push(() => m.dispose());
+            built.set(key, m);
           }
-          if (ablations) {
+          if (full) {
             // The same stacking of uncoordinated dense experts, at the lab recipe's k.
             const nm = await naiveMerge(pub, denseSub, { docs: r.embedDocs, k: labK, label: ROW_LABELS["no-coordination"] });
-            local.push(() => disposeParams(nm.params));
+            local.push(() => nm.dispose());
             built.set("no-coordination", nm);
           }
         });
-        const bx = await timed(`${name}: BTX router`, () => btx(pub, denseSub, { steps: r.btxSteps, docs: r.embedDocs, label: ROW_LABELS.btx }));
-        local.push(() => bx.dispose());
-        built.set("btx", bx);
+        if (full) {
+          const bx = await timed(`${name}: BTX router`, () => btx(pub, denseSub, { steps: r.btxSteps, docs: r.embedDocs, label: ROW_LABELS.btx }));
+          local.push(() => bx.dispose());
+          built.set("btx", bx);
+        }
         // Router tuning on the paper's proxies from the public TRAIN split: the study's public model
         // sees < 1 epoch of it (the shipped cpu model memorised it, so the lab's default is "valid").
         const tune = async (key: string, label: string) => {
           const rtKey = key.replace(/^flexolmo/, "flexolmo-rt"); // "flexolmo:paper" → "flexolmo-rt:paper"
-          const m = (await timed(`${name}: router tuning (${label})`, () => tuneRouter(built.get(key) as FlexModel, lab, { steps: r.rtSteps, split: "train", signal }))).named(rowLabel(rtKey));
-          local.push(() => disposeParams(m.params));
+          const m = await timed(`${name}: router tuning (${label})`, () => tuneRouter(built.get(key) as FlexModel, lab, { steps: r.rtSteps, split: "train", signal, label: rowLabel(rtKey) }));
+          local.push(() => m.dispose());
           built.set(rtKey, m);
           return m;
         };
         const flex = built.get("flexolmo") as FlexModel;
         const rt = await tune("flexolmo", "lab recipe");
         for (const o of r.otherFlexRecipes) await tune(`flexolmo:${o}`, `${o} recipe`);
-        const budgets = {} as Record<MoeMatch, MoeBudget>;
-        for (const match of ["flops", "data"] as const) {
+        const budgets: Partial<Record<MoeMatch, MoeBudget>> = {};
+        for (const match of full ? (["flops", "data"] as const) : []) {
           const key = `moe-${match}`;
           const steps = unrestrictedBudget(lab, domains, { ownerSteps: r.expertSteps, match }).steps;
           const m = await timed(`${name}: unrestricted MoE (${match}-matched, ${steps} steps)`, async () => {
@@ -404,7 +413,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
         const names = taskNames(domains);
         const rows: RowResult[] = [];
         await timed(`${name}: evaluation`, async () => {
-          for (const key of rowKeys(domains, r.otherFlexRecipes, built.has("btm-ffn"), ablations)) {
+          for (const key of rowKeys(domains, r.otherFlexRecipes, built.has("btm-ffn"), full)) {
             const tr = performance.now();
             const hit = shared.get(key);
             const ev = hit
@@ -468,7 +477,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
             example: { prefix: res.cases[0].prefix, truth: res.cases[0].truth, samples: Object.fromEntries(res.models.map((m) => [m.model, m.bestSample[0]])) },
           };
         } finally {
-          disposeParams(over.params);
+          over.dispose();
         }
       });
     });
@@ -517,10 +526,13 @@ async function partialDense(lab: LabContext, pub: PublicModel, domain: string, s
   const session = new TrainingSession(`partial:${domain}`, async () => ({ params, cfg: pub.config, tc, batches: resumable(await lab.batches(domain, ownerBatchSeed(lab, domain), tc)), spec, routingStats: false }));
   try {
     await session.train({ steps, signal, schedule: { warmupFraction } });
+  } catch (e) {
+    disposeParams(params); // interrupted or failed: nothing will own them
+    throw e;
   } finally {
     session.dispose();
   }
-  return new FlexModel({ config: pub.config, params, provenance: { kind: "public", routerTuned: false }, label: `partial:${domain}`, data: lab.data });
+  return new FlexModel({ config: pub.config, params, provenance: { kind: "public", routerTuned: false }, label: `partial:${domain}`, data: lab.data, owns: true });
 }
 
 function pick(rec: Record<string, number>, keys: readonly string[]): Record<string, number> {

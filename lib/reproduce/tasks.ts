@@ -13,8 +13,8 @@
  * paired across rows. Correct = the true option has the strictly highest log-likelihood.
  */
 import type { DataContext } from "../flex/context";
-import type { FlexModel } from "../flex/model";
-import type { OptionScorer } from "../flex/likelihood";
+import { FlexModel } from "../flex/model";
+import type { OptionItem, OptionScorer } from "../flex/likelihood";
 import { clozeItems, mathItems } from "../flex/tasks";
 
 export type TaskItem = ReturnType<typeof clozeItems>[number];
@@ -40,29 +40,39 @@ export function buildTasks(ctx: DataContext, domains: readonly string[], n: numb
 /** Anything a table row can be: a model or ensemble that scores options itself, or an object with a model. */
 type Scorable = { scoreOptions(context: number[], options: number[][]): Promise<number[]> } | { model(): FlexModel };
 
+/** An option scorer, with a batched form when the row has one (a single model: a few large passes). */
+export type TaskScorer = OptionScorer & { batch?: (items: readonly OptionItem[]) => Promise<number[][]> };
+
 /** The scorer of any table row: its own `scoreOptions` (FlexModel and every ensemble have one). */
-export function scorerOf(row: Scorable): OptionScorer {
+export function scorerOf(row: Scorable): TaskScorer {
+  if (row instanceof FlexModel) return Object.assign((c: number[], o: number[][]) => row.scoreOptions(c, o), { batch: (items: readonly OptionItem[]) => row.scoreOptionsBatch(items) });
   if ("scoreOptions" in row && typeof row.scoreOptions === "function") return (c, o) => row.scoreOptions(c, o);
-  if ("model" in row && typeof row.model === "function") {
-    const m = row.model();
-    return (c, o) => m.scoreOptions(c, o);
-  }
+  if ("model" in row && typeof row.model === "function") return scorerOf(row.model());
   throw new Error(`tasks: no option scorer for ${row === null ? "null" : typeof row}.`);
 }
 
 /** Accuracy of one scorer on every task (strict: a tie with the true option counts as wrong). */
-export async function scoreTasks(scorer: OptionScorer, tasks: Record<string, TaskItem[]>, tasksToRun: readonly string[] = Object.keys(tasks)): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const t of tasksToRun) {
-    const items = tasks[t];
-    if (!items) throw new Error(`tasks: unknown task "${t}" (tasks: ${Object.keys(tasks).join(", ")}).`);
-    let correct = 0;
-    for (const it of items) {
-      const ll = await scorer(it.context, it.options);
-      if (ll.every((v, j) => j === it.answer || v < ll[it.answer])) correct++;
+export async function scoreTasks(scorer: TaskScorer, tasks: Record<string, TaskItem[]>, tasksToRun: readonly string[] = Object.keys(tasks)): Promise<Record<string, number>> {
+  for (const t of tasksToRun) if (!tasks[t]) throw new Error(`tasks: unknown task "${t}" (tasks: ${Object.keys(tasks).join(", ")}).`);
+  const all = tasksToRun.flatMap((t) => tasks[t]);
+  let lls: number[][];
+  if (scorer.batch) lls = await scorer.batch(all); // every task's items in a few passes
+  else {
+    lls = [];
+    for (const it of all) {
+      lls.push(await scorer(it.context, it.options));
       await new Promise((r) => setImmediate(r));
     }
-    out[t] = correct / items.length;
+  }
+  const out: Record<string, number> = {};
+  let at = 0;
+  for (const t of tasksToRun) {
+    let correct = 0;
+    for (const it of tasks[t]) {
+      const ll = lls[at++];
+      if (ll.every((v, j) => j === it.answer || v < ll[it.answer])) correct++; // strict: a tie counts as wrong
+    }
+    out[t] = correct / tasks[t].length;
   }
   return out;
 }

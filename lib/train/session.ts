@@ -17,6 +17,7 @@ import type { ModelConfig } from "../model/config";
 import type { ModelParams } from "../model/params";
 import { kernelAbortSignal } from "../display/kernel-signal";
 import { saveCheckpoint, type SidecarInput } from "../io/checkpoint";
+import type { HfTokenizerFiles } from "../io/hf-tokenizer";
 import type { BatchSource, ResumableBatches } from "./batches";
 import type { TrainConfig } from "./config";
 import type { FreezeSpec } from "./freeze";
@@ -168,7 +169,8 @@ export class TrainingSession {
    * `companions`: other sessions over the same weights (an owner's router calibration) whose state is
    * saved beside this one, under `<key>/` in optimizer.safetensors; `companionFromCheckpoint` reads it.
    */
-  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput, weightsOnly = false, companions: Record<string, TrainingSession> = {}): Promise<void> {
+  async save(dir: string, config: ModelConfig, params: ModelParams, sidecar: SidecarInput, opts: { weightsOnly?: boolean; companions?: Record<string, TrainingSession>; tokenizer?: HfTokenizerFiles } = {}): Promise<void> {
+    const { weightsOnly = false, companions = {} } = opts;
     // A resumed session that has not trained yet still holds its state: open it so the save keeps it.
     if (!weightsOnly && this.resume) await this.open();
     const st = weightsOnly ? undefined : this.trainer?.state();
@@ -189,7 +191,7 @@ export class TrainingSession {
       }
       const optimizer = parts.optimizer ? { step: parts.optimizer.step, tensors } : undefined;
       const metadata = { ...sidecar.metadata, ...parts.metadata, ...(Object.keys(meta).length ? { companions: meta } : {}) };
-      await saveCheckpoint(dir, { config, params, optimizer, sidecar: { ...sidecar, metadata } });
+      await saveCheckpoint(dir, { config, params, optimizer, sidecar: { ...sidecar, metadata }, tokenizer: opts.tokenizer });
     } finally {
       if (st) disposeTrainerState(st);
       Object.values(extra).forEach(disposeTrainerState);

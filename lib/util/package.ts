@@ -22,9 +22,14 @@ function find(): { root: string; version: string } | undefined {
 let found: ReturnType<typeof find> | null = null;
 const cached = () => (found === null ? (found = find()) : found);
 
-/** The package's root folder (falls back to three levels above this file's folder). */
+/**
+ * The package's root folder: works from `lib/` (ts sources), `dist/lib/` and `dist/kernel/` (built)
+ * and `node_modules/flexolmo-lab/…` (installed), whatever the cwd.
+ */
 export function packageRoot(): string {
-  return cached()?.root ?? path.resolve(__dirname, "..", "..", "..");
+  const f = cached();
+  if (!f) throw new Error(`packageRoot: no package.json named "flexolmo-lab" above ${__dirname}; the package's files are incomplete (reinstall it).`);
+  return f.root;
 }
 
 /** The package version, or "unknown" when no package.json is found. */

@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../lib/backend";
 import { errorMessage, main } from "../../lib/cli/main";
@@ -94,6 +95,40 @@ test("file-system errors that reach the top say what was wrong and what to do", 
   assert.match(errorMessage(mk("EEXIST", "mkdir", "/x/y")), /cannot create the folder \/x\/y: something already exists at that path \(remove it or choose another path\)/);
   assert.match(errorMessage(mk("ENOSPC", "write", "/x/y")), /the disk is full/);
   assert.equal(errorMessage(new Error("plain")), "plain");
+});
+
+test("permission denied, for real: reading a locked checkpoint and saving into a read-only folder say so (run as nobody when the tests run as root)", { timeout: 120_000 }, () => {
+  // Root reads and writes through any permission bits, so as root the child runs as "nobody".
+  const asRoot = process.getuid?.() === 0;
+  const who = asRoot ? { uid: 65534, gid: 65534 } : {};
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "flexolmo-eacces-"));
+  try {
+    fs.chmodSync(base, 0o755);
+    const locked = path.join(base, "locked");
+    fs.cpSync(CK, locked, { recursive: true });
+    fs.chmodSync(locked, 0o755);
+    for (const f of fs.readdirSync(locked)) fs.chmodSync(path.join(locked, f), 0o644);
+    fs.chmodSync(path.join(locked, "config.json"), 0o000);
+    const info = spawnSync(process.execPath, [CLI, "info", locked], { encoding: "utf-8", env: { ...process.env, FLEXOLMO_BACKEND: "cpu" }, ...who });
+    assert.equal(info.status, 1, info.stderr);
+    assert.match(info.stderr, /config\.json: permission denied \(check the permissions of the file and its folders, or choose another path\) \[EACCES\]/);
+    assert.doesNotMatch(info.stderr, /\n\s+at /, "no stack trace");
+    const ro = path.join(base, "read-only");
+    fs.mkdirSync(ro, { mode: 0o555 });
+    fs.chmodSync(ro, 0o555);
+    const script = `
+      const { initBackend } = require(${JSON.stringify(path.resolve(__dirname, "../../lib/backend"))});
+      const { saveCheckpoint } = require(${JSON.stringify(path.resolve(__dirname, "../../lib/io/checkpoint"))});
+      const { randomParams, tinyConfig } = require(${JSON.stringify(path.resolve(__dirname, "../io/fixtures"))});
+      initBackend("cpu").then(() => saveCheckpoint(${JSON.stringify(path.join(ro, "ck"))}, { config: tinyConfig(), params: randomParams(tinyConfig(), 1) }))
+        .then(() => console.log("saved"), (e) => { console.log(e.message); process.exitCode = 3; });`;
+    const save = spawnSync(process.execPath, ["-e", script], { encoding: "utf-8", ...who });
+    assert.equal(save.status, 3, save.stdout + save.stderr);
+    assert.match(save.stdout, /read-only.*permission denied \(check the permissions of the file and its folders, or choose another path\) \[EACCES\]/);
+    assert.deepEqual(fs.readdirSync(ro), [], "nothing left behind");
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
 });
 
 test("logits --file reads long text from a file or standard input, with clear refusals", { timeout: 300_000 }, async () => {

@@ -312,7 +312,8 @@ test("FlexOlmo ablations are flags of the pipeline: five labelled models from on
   assert.equal(v.models.flexolmo!.optOut, "exact");
   const r = await v.models.randomInit!.evaluate(EVAL);
   assertFinite(r);
-  v.list.forEach((m) => disposeParams(m.params));
+  v.list.forEach((m) => m.dispose()); // each variant owns its tensors (merge and tuneRouter return owning models)
+  assert.throws(() => tf.tidy(() => v.models.flexolmo!.logits(tf.tensor2d([[1, 2]], [1, 2], "int32"))), /disposed/);
 });
 
 test("save and reopen: an ensemble and a soup give the same numbers after a round trip", async () => {

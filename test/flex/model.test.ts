@@ -188,7 +188,7 @@ test("generate validates every sampling option with a clear error", async () => 
     [{ maxTokens: -1 }, /maxTokens must be a non-negative integer/],
     [{ maxTokens: 2.5 }, /maxTokens must be a non-negative integer/],
     [{ maxTokens: 1e9 }, new RegExp(`maxTokens 1000000000 is over the limit of ${MAX_GENERATE_TOKENS} tokens per call.*Generate in chunks`)],
-    [{ top_k: 5 }, /unknown option "top_k"; the options are maxTokens, temperature, topK, topP, seed, signal/],
+    [{ top_k: 5 }, /unknown option "top_k" \(did you mean topK\?\); the options are maxTokens, temperature, topK, topP, seed, signal/],
     [{ signal: {} }, /signal must be an AbortSignal/],
   ];
   const n = live();
@@ -223,6 +223,30 @@ test("generate stops between tokens on its signal, returns what it has, and leak
   assert.equal(live(), n);
   const full = await merged.generate("Problem", { maxTokens: 3, seed: 1 });
   assert.equal(full.aborted, undefined, "a finished run carries no aborted flag");
+});
+
+test("a misspelt or unknown option is refused by every verb that takes window options, naming the closest key", async () => {
+  const btm = new Btm([pub, math.model()]); // holds copies of its members: made before counting
+  const n = live();
+  const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+    ["evaluate", () => merged.evaluate({ ...ONE, maxWindow: 2 } as never), /evaluate: unknown option "maxWindow" \(did you mean maxWindows\?\); the options are domains, split, maxWindows, seqLen, batchSize, reference/],
+    ["ensemble evaluate", () => btm.evaluate({ ...ONE, splt: "valid" } as never), /evaluate: unknown option "splt" \(did you mean split\?\)/],
+    ["routing", () => inspect.routing(merged, { ...ONE, layers: "all" } as never), /routing: unknown option "layers"/],
+    ["routingByDomain", () => inspect.routingByDomain(merged, { ...ONE, layer: 0 } as never), /routing: unknown option "layer"/],
+    ["qualityVsK", () => inspect.qualityVsK(merged, { ...ONE, k: [1] } as never), /qualityVsK: unknown option "k" \(did you mean ks\?\)/],
+    ["optOutMatrix", () => inspect.optOutMatrix(merged, { ...ONE, expert: ["math"] } as never), /optOutMatrix: unknown option "expert" \(did you mean experts\?\)/],
+    ["biasEffect", () => inspect.biasEffect(merged, { ...ONE, beta: [-1] } as never), /biasEffect: unknown option "beta" \(did you mean betas\?\)/],
+    ["compare", () => flex.compare([merged], { ...ONE, refrence: pub } as never), /compare: unknown option "refrence" \(did you mean reference\?\)/],
+    ["compareViews", () => inspect.compareViews(merged, merged.without("code"), { maxTokens: 1, promt: "x" } as never), /compareViews: unknown option "promt" \(did you mean prompt\?\)/],
+    ["options not an object", () => inspect.qualityVsK(merged, null as never), /qualityVsK: options must be an object/],
+  ];
+  for (const [what, f, re] of cases) await assert.rejects(f, re, what);
+  assert.equal(live(), n, "refused before any tensor was made");
+  btm.dispose();
+  // The verbs' own keys still pass through (and are not handed to evaluate, which would now refuse them).
+  assert.equal((await inspect.qualityVsK(merged, { ...ONE, ks: [1] })).ks.length, 1);
+  assert.deepEqual((await inspect.optOutMatrix(merged, { ...ONE, experts: ["math"] })).removed, ["math"]);
+  assert.ok((await inspect.routingByDomain(merged, { ...ONE, layers: "all" })).layers.length > 0);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -324,6 +348,27 @@ test("hostile scoring input: clear errors instead of TF.js internals, nothing le
   const ok = await merged.scoreOptions([1, 2], [[3], [4, 5]]);
   assert.equal(ok.length, 2);
   assert.ok(ok.every(Number.isFinite));
+});
+
+test("scoreOptionsBatch packs many items into a few passes and gives scoreOptions' numbers", async () => {
+  const { scoreOptionsBatch } = await import("../../lib/flex/likelihood");
+  // Items of different context and option lengths, so rows are padded differently in a pass.
+  const items = Array.from({ length: 9 }, (_, i) => ({
+    context: Array.from({ length: 1 + ((i * 7) % 20) }, (_, t) => (i * 31 + t * 7) % 50 + 2),
+    options: Array.from({ length: 2 + (i % 3) }, (_, r) => Array.from({ length: 1 + ((i + r) % 5) }, (_, t) => (i + r * 13 + t * 3) % 60 + 1)),
+  }));
+  const one: number[][] = [];
+  for (const it of items) one.push(await merged.scoreOptions(it.context, it.options));
+  const n = live();
+  for (const maxTokens of [4096, 40, 1]) {
+    // 4096: every item in one pass; 40: a few items per pass; 1: one item per pass (always at least one).
+    const many = await scoreOptionsBatch(merged, items, maxTokens);
+    assert.equal(many.length, items.length);
+    many.forEach((ll, i) => ll.forEach((x, r) => assert.ok(Math.abs(x - one[i][r]) <= 1e-4 * Math.max(1, Math.abs(one[i][r])), `item ${i} option ${r}: ${x} vs ${one[i][r]} (maxTokens ${maxTokens})`)));
+  }
+  assert.deepEqual(await merged.scoreOptionsBatch([]), []);
+  await assert.rejects(() => merged.scoreOptionsBatch([{ context: [], options: [[1]] }]), /the context is empty/);
+  assert.equal(live(), n);
 });
 
 test("hostile training and lab settings: refused at once, with the value", async () => {

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
-import { disposeCheckpoint, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from "../../lib/io/checkpoint";
+import { disposeCheckpoint, HOST_TAG, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from "../../lib/io/checkpoint";
 import { fromHfConfig } from "../../lib/io/hf-config";
 import { readSafetensors, readSafetensorsHeader, writeSafetensors, type WriteEntry } from "../../lib/io/safetensors";
 import type { ModelConfig } from "../../lib/model/config";
@@ -235,12 +235,21 @@ test("interrupted saves: the next save tidies dead processes' leftovers, restore
     fs.mkdirSync(path.join(dir, `.ck.saving-${pid}-abcd`));
     const live = path.join(dir, `.ck.saving-${process.pid}-beef`); // a live process's save: never touched
     fs.mkdirSync(live);
+    // This machine's name in the tag (what saves write now): a dead pid here is tidied too.
+    fs.mkdirSync(path.join(dir, `.ck.saving-${HOST_TAG}-${pid}-abce`));
+    // Another machine on a shared disk: its pid means nothing here, so it is reported, not touched.
+    const otherHost = HOST_TAG === "0badf00d" ? "0badf00e" : "0badf00d";
+    const foreign = path.join(dir, `.ck.saving-${otherHost}-${pid}-cafe`);
+    fs.mkdirSync(foreign);
     const rep = await saveCheckpoint(ck, { config: cfg, params: b, sidecar: { step: 2 } });
-    assert.equal(rep.notes.length, 2, rep.notes.join("\n"));
+    assert.equal(rep.notes.length, 4, rep.notes.join("\n"));
+    assert.match(rep.notes.join("\n"), new RegExp(`removed .*\\.ck\\.saving-${HOST_TAG}-${pid}-abce \\(an unfinished save`));
+    assert.match(rep.notes.join("\n"), new RegExp(`left .*\\.ck\\.saving-${otherHost}-${pid}-cafe alone: another machine \\(host tag ${otherHost}\\) wrote it`));
     assert.match(rep.notes.join("\n"), new RegExp(`removed .*\\.ck\\.old-${pid}-00ff \\(the previous checkpoint of a save that completed`));
     assert.match(rep.notes.join("\n"), new RegExp(`removed .*\\.ck\\.saving-${pid}-abcd \\(an unfinished save`));
-    assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(live), "ck"].sort());
+    assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(live), path.basename(foreign), "ck"].sort());
     fs.rmSync(live, { recursive: true });
+    fs.rmSync(foreign, { recursive: true });
 
     // 2) Cut between "old aside" and "new in": the only copy is .old-*; a load says how to recover it.
     fs.renameSync(ck, path.join(dir, `.ck.old-${pid}-1234`));

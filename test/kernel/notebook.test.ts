@@ -76,6 +76,17 @@ const CELLS: (string | { source: string; metadata: Record<string, unknown> })[] 
     : `console.log("bare import skipped: dist/lib/index.d.ts does not exist yet")`,
   // tslab's own display API still works next to ours.
   /* 14 */ `import * as tslab from "tslab";\ntslab.display.html("<b>tslab html</b>");`,
+  // The library's own long verbs under a real interrupt (nbclient's SIGINT after the cell timeout):
+  // training stops at a step boundary and keeps what it learned; the model stays usable.
+  /* 15 */ hasIndex
+    ? `import { flex } from "flexolmo-lab";\nconst lab = await flex.lab({ preset: "tiny", seed: 0 });\nconst pub = await lab.publicModel({ from: "scratch" });\nconsole.log("lab ready");`
+    : `console.log("skipped")`,
+  /* 16 */ hasIndex
+    ? { source: `const rec = await pub.train({ steps: 100_000 });\nconsole.log("train stopped:", rec.aborted, "| some steps:", rec.steps > 0 && rec.steps < 100_000, "| step count kept:", pub.step === rec.step);`, metadata: { flexolmo: { timeout: 4 } } }
+    : `console.log("skipped")`,
+  /* 17 */ hasIndex
+    ? `const ev = await pub.model().evaluate({ domains: ["math"], maxWindows: 1 });\nawait pub.train({ steps: 1 });\nconsole.log("usable after interrupt:", Number.isFinite(ev.ppl("math")), pub.step === rec.step + 1);`
+    : `console.log("skipped")`,
 ];
 
 function outputs(run: NotebookRun, i: number): NotebookOutput[] {
@@ -208,6 +219,17 @@ describe("kernel: smoke notebook through nbclient", { skip }, () => {
     const indexDts = path.join(packageRoot(), "dist", "lib", "index").replace(/\\/g, "/");
     assert.ok(joinText(err.evalue).includes(`typeof import("${indexDts}")`), err.evalue);
     assert.equal(streamText(run, 13), "bare import keys: true\n");
+  });
+
+  test("an interrupt stops pub.train() at a step boundary; the model keeps its steps and trains on", (t) => {
+    if (!hasIndex) {
+      t.skip("dist/lib/index.d.ts does not exist yet");
+      return;
+    }
+    assert.equal(streamText(run, 15, "stdout"), "lab ready\n");
+    assert.equal(outputs(run, 16).filter((o) => o.output_type === "error").length, 0, "no error: the interrupt is a clean stop");
+    assert.match(streamText(run, 16, "stdout"), /train stopped: true \| some steps: true \| step count kept: true/);
+    assert.equal(streamText(run, 17, "stdout"), "usable after interrupt: true true\n");
   });
 
   test("tslab's own display API is untouched", () => {

@@ -18,7 +18,7 @@ import { meanSd, poolTables, meanNested, formatMeanSd, relImprovement } from "..
 import { combine, hitsOwnHardest, ownExpertTop, verdictOf } from "../../lib/reproduce/claims";
 import { RECIPES, recipeKey, checkRecipe, warmupFor } from "../../lib/reproduce/recipe";
 import { loadSeed, seedFile } from "../../lib/reproduce/run";
-import { ABLATION_ROWS, hasAblations, Interrupted, ownerVariants, rowKeys, runSeed, taskNames, type SeedResult } from "../../lib/reproduce/seed";
+import { ABLATION_ROWS, isFullTable, Interrupted, ownerVariants, rowKeys, runSeed, taskNames, type SeedResult } from "../../lib/reproduce/seed";
 import type { Summary } from "../../lib/reproduce/report";
 import { sampleBatch } from "../../lib/reproduce/privacy";
 import { scorerOf } from "../../lib/reproduce/tasks";
@@ -99,15 +99,16 @@ test("recipes: every shipped recipe is valid; warm-up follows the phase; a bad r
   assert.notEqual(recipeKey({ ...RECIPES.quick, expertSteps: 51 }), recipeKey(RECIPES.quick));
 });
 
-test("ablations: Table 1 only (the paper's layout) or both tables, in the rows and in the owners trained", () => {
-  assert.throws(() => checkRecipe({ ...RECIPES.tiny, ablations: "table2" as never }), /ablations must be "table1" or "both"/);
-  const only1 = { ...RECIPES.study, ablations: "table1" as const }, both = { ...RECIPES.study, ablations: "both" as const };
-  assert.deepEqual([hasAblations(only1, "table1"), hasAblations(only1, "table2"), hasAblations(both, "table2")], [true, false, true]);
-  const keys = rowKeys(["math"], [], false, false);
-  for (const a of ABLATION_ROWS) assert.ok(!keys.includes(a) && rowKeys(["math"]).includes(a), a);
-  const v1 = ownerVariants(only1), v2 = ownerVariants(both);
-  assert.deepEqual([v1.flexolmo.domains, v1.noBias.domains, v1.randomInit.domains, v1["flexolmo:paper"].domains], [only1.table2, only1.table1, only1.table1, only1.table2]);
-  assert.deepEqual([v2.noBias.domains, v2.randomInit.domains], [both.table2, both.table2]);
+test("Table 2's rows: the paper's layout (public, dense experts, BTM, FlexOlmo) or every row; the ablation owners train where they are shown", () => {
+  assert.throws(() => checkRecipe({ ...RECIPES.tiny, table2Rows: "some" as never }), /table2Rows must be "paper" or "all"/);
+  const paper = { ...RECIPES.study, table2Rows: "paper" as const }, all = { ...RECIPES.study, table2Rows: "all" as const };
+  assert.deepEqual([isFullTable(paper, "table1"), isFullTable(paper, "table2"), isFullTable(all, "table2")], [true, false, true]);
+  assert.deepEqual(rowKeys(["math", "code"], ["paper"], false, false), ["public", "dense:math", "dense:code", "btm", "flexolmo:paper", "flexolmo-rt:paper", "flexolmo", "flexolmo-rt"]);
+  const full = rowKeys(["math"]);
+  for (const k of [...ABLATION_ROWS, "soup-uniform", "soup-weighted", "prompt-routing", "btx", "moe-flops", "moe-data"]) assert.ok(full.includes(k), k);
+  const v1 = ownerVariants(paper), v2 = ownerVariants(all);
+  assert.deepEqual([v1.flexolmo.domains, v1.noBias.domains, v1.randomInit.domains, v1["flexolmo:paper"].domains], [paper.table2, paper.table1, paper.table1, paper.table2]);
+  assert.deepEqual([v2.noBias.domains, v2.randomInit.domains], [all.table2, all.table2]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ test("every seed has every row of both tables, with finite numbers in every colu
     assert.equal(s.recipeKey, recipeKey(RECIPES.tiny));
     for (const [key, domains] of [["table1", RECIPES.tiny.table1], ["table2", RECIPES.tiny.table2]] as const) {
       const t = s.tables[key];
-      // Table 1 adds the FFN-only BTM diagnostic, and (ablations: "table1", as in the paper) the ablation rows.
+      // Table 1 has every row and the FFN-only BTM diagnostic; Table 2 the paper's rows (table2Rows: "paper").
       assert.deepEqual(t.rows.map((r) => r.key), rowKeys(domains, ["paper"], key === "table1", key === "table1"));
       assert.ok(t.rows.some((r) => r.key === "flexolmo:paper" && r.label === "FlexOlmo, paper recipe, no RT"));
       assert.ok(t.rows.some((r) => r.key === "flexolmo-rt:paper" && r.label === "FlexOlmo, paper recipe, with RT"));

@@ -5,7 +5,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { disposeParams } from "../../model/model";
 import type { Lab } from "../lab";
 import type { FlexModel } from "../model";
 import { Btm } from "./btm";
@@ -36,7 +35,7 @@ export async function loadEnsemble(dir: string, lab?: Lab): Promise<LikelihoodSo
     if (meta.kind === "prompt-routing") return new PromptRouting(members[0], members.slice(1), { label: meta.label, lab });
     throw new Error(`${file}: unknown ensemble kind ${JSON.stringify(meta.kind)}.`);
   } finally {
-    members.forEach((m) => disposeParams(m.params)); // the ensemble made its own copies
+    members.forEach((m) => m.dispose()); // the ensemble made its own copies
   }
 }
 

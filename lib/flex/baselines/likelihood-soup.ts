@@ -2,7 +2,6 @@
  * The likelihood-weighted model soup (docs/method.md §7): per evaluation window (or prompt), the
  * parameters are Σ_i w_i θ_i with weights from each member's fit to the text before it.
  */
-import { disposeParams } from "../../model/model";
 import type { ScoreBatch } from "../evaluate";
 import { targetLogProbs } from "../likelihood";
 import { FlexModel, type GenerateOptions } from "../model";
@@ -60,10 +59,10 @@ export class LikelihoodSoup extends Ensemble {
     return out;
   }
 
-  /** A temporary model with the soup's parameters for these weights (dispose its params). */
+  /** A temporary model that owns the soup's parameters for these weights (dispose it). */
   private souped(w: readonly number[]): FlexModel {
     const m0 = this.members[0];
-    return new FlexModel({ config: m0.config, params: weightedAverage(this.members.map((m) => m.params), w), provenance: { kind: "merged", routerTuned: false }, view: m0.view, label: this.label, data: this.data });
+    return new FlexModel({ config: m0.config, params: weightedAverage(this.members.map((m) => m.params), w), provenance: { kind: "merged", routerTuned: false }, view: m0.view, label: this.label, data: this.data, owns: true });
   }
 
   protected async score(b: ScoreBatch): Promise<Float64Array> {
@@ -75,7 +74,7 @@ export class LikelihoodSoup extends Ensemble {
         const lp = await targetLogProbs(m, b.inputs.subarray(r * b.T, (r + 1) * b.T), b.targets.subarray(r * b.T, (r + 1) * b.T), 1, b.T);
         for (const x of lp) out[r] -= x;
       } finally {
-        disposeParams(m.params);
+        m.dispose();
       }
     }
     return out;
@@ -87,7 +86,7 @@ export class LikelihoodSoup extends Ensemble {
     try {
       return await m.scoreOptions(context, options);
     } finally {
-      disposeParams(m.params);
+      m.dispose();
     }
   }
 
@@ -99,7 +98,7 @@ export class LikelihoodSoup extends Ensemble {
     try {
       return await m.generate(prompt, opts);
     } finally {
-      disposeParams(m.params);
+      m.dispose();
     }
   }
 

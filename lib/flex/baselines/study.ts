@@ -11,7 +11,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PresetName } from "../../model/config";
-import { disposeParams } from "../../model/model";
 import { lab as makeLab } from "../lab";
 import { openPublicModel } from "../shipped";
 import type { FlexModel } from "../model";
@@ -131,7 +130,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const result: StudyResult = { table, buildSeconds: build, budgets, backend: lab.backend.name, seconds: (performance.now() - t0) / 1000 };
   if (o.out) writeResults(o.out, o, result);
   owned.forEach((x) => x.dispose());
-  ownedModels.forEach((m) => disposeParams(m.params));
+  ownedModels.forEach((m) => m.dispose());
   pub.dispose();
   return result;
 }

@@ -119,6 +119,7 @@ export async function naiveMerge(pub: PublicModel, experts: readonly ModelSource
     view: { bias: "drop" },
     label: opts.label ?? "− no training to coordinate",
     data: pub.lab.data,
+    owns: true, // upcycle built new tensors: the merge's dispose() frees them
   });
 }
 

@@ -88,8 +88,7 @@ export async function flexolmoVariants(lab: Lab, pub: PublicModel, domains: read
         owners.push(o);
         records[d] = await o.train({ steps: opts.steps, signal: opts.signal });
       }
-      const merged = await merge(pub, owners, { k: opts.k });
-      out.models[key] = merged.named(v.label);
+      out.models[key] = await merge(pub, owners, { k: opts.k, label: v.label }); // owns its tensors: the caller disposes it
     } finally {
       owners.forEach((o) => o.dispose());
     }
@@ -99,8 +98,7 @@ export async function flexolmoVariants(lab: Lab, pub: PublicModel, domains: read
   if (only.includes("rt")) {
     const t0 = performance.now();
     log(`${RT_LABEL}: router tuning (${rtSteps} steps)`);
-    const tuned = await tuneRouter(out.models.flexolmo!, lab, { steps: rtSteps, proxyDocs: opts.proxyDocs, signal: opts.signal });
-    out.models.rt = tuned.named(RT_LABEL);
+    out.models.rt = await tuneRouter(out.models.flexolmo!, lab, { steps: rtSteps, proxyDocs: opts.proxyDocs, signal: opts.signal, label: RT_LABEL });
     out.seconds.rt = (performance.now() - t0) / 1000;
   }
   // "flexolmo" was built only for RT: keep it anyway (it is the no-RT row every table wants).
