@@ -7,28 +7,25 @@
  * is reused when its `recipeKey` matches.
  *
  * WHY a "study" model smaller than the `cpu` preset: one seed of the full study trains 1 public
- * model, 8 dense experts, 4 × 8 FlexOlmo owners (the lab recipe's FlexOlmo, − no bias, − random init,
- * each with a router-only public step per owner step, and the paper recipe's FlexOlmo), 6 diagnostic
- * partial experts, and per table a BTX router, two router tunings and two unrestricted MoEs (the
- * data-matched one over all eight domains alone trains 9 × the owner steps with 5 of 9 experts
- * active), then scores ~20 rows per table, ensembles included. At the `cpu` preset (d = 128,
- * T = 128, batch 16: ~1.3 s per training step on one wasm core) that is hours per seed; the
- * issue's budget is 60 minutes for three seeds on 2 cores. The study model keeps the `cpu`
- * preset's depth (4 layers, so Fig. 2 has a first, a middle and a last layer), vocabulary and FFN ratio,
- * and halves the width and the context: ~0.07 s per dense step of 512 tokens.
+ * model, 8 dense experts, 8 owners of the lab recipe (each with a router-only public step per owner
+ * step) and 8 of the paper's, 2 × 3 ablation owners (− no bias, − random init, Table 1's domains),
+ * 6 diagnostic partial experts, a BTX router and two unrestricted MoEs for Table 1 and four router
+ * tunings, then scores ~20 rows for Table 1 and the paper's ~14 for Table 2, ensembles included. At
+ * the `cpu` preset (d = 128, T = 128, batch 16: ~1.3 s per training step on one wasm core) that is
+ * hours per seed; the issue's budget is 60 minutes for three seeds on 2 cores. The study model keeps
+ * the `cpu` preset's depth (4 layers, so Fig. 2 has a first, a middle and a last layer), vocabulary
+ * and FFN ratio, and halves the width and the context: ~0.07 s per dense step of 512 tokens.
  *
- * Measured on this machine (2 cores; wasm with matMul on the native OpenBLAS kernel of
- * lib/ops/blas.ts, 2 threads): before the lab recipe's rows, one seed took 14.9 min idle (44.7 min for
- * three). With them (32 owners, 24 of them calibrated, and the paper recipe's rows beside) three seeds
- * took 85.2 min while two other jobs shared the cores (seeds 33.5, 25.2, 26.5 min; the public-model phase
- * ran 1.5× its idle time). On an idle machine the quick recipe went from 8.0 to 13.2 min with the same
- * additions (1.65×, over its 10-min budget); the same factor puts an idle study near 70 min, over the
- * 60-min budget: not re-measured, and trimming (e.g. the ablation owners on Table 1's domains only,
- * as the paper's Table 2 has no ablations) is the next step. The
- * largest parts: Table 2's evaluation and its two unrestricted MoEs, then the owners; docs/results.md
- * lists every part. WITHOUT the native BLAS (XNNPACK fallback: no compiler or no libopenblas at install) a training step is 2.1×
- * slower (0.157 vs 0.075 s, measured), so the study would take ~2 h (extrapolated, not run): run `--seeds 1` per sitting (seed
- * files are reused) or `--quick`. When other jobs share the cores, everything is 2–4× slower.
+ * Measured on this machine (2 cores, nothing else running; wasm with matMul on the native OpenBLAS
+ * kernel of lib/ops/blas.ts, 2 threads): 50.2 min for the three seeds (18.6, 16.6, 15.0 min; the
+ * first seed also runs the privacy test). Before Table 2 took the paper's rows (`table2Rows`), the
+ * ablation owners moved to Table 1's domains and the privacy test to the first seed, the same study
+ * took 85 min with other jobs on the machine (~70 min idle, estimated). The largest parts now: the
+ * lab recipe's owners and the public model (~2.6 min each per seed), then the two tables'
+ * evaluations; docs/results.md lists every part. WITHOUT the native BLAS (XNNPACK fallback: no
+ * compiler or no libopenblas at install) a training step is 2.1× slower (0.157 vs 0.075 s,
+ * measured), so the study would take ~1.7 h (extrapolated, not run): run `--seeds 1` per sitting
+ * (seed files are reused) or `--quick`. When other jobs share the cores, everything is 2–4× slower.
  */
 import type { ModelConfig, PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
