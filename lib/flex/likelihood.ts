@@ -89,13 +89,6 @@ export function optionSums(perPos: ArrayLike<number>, context: number[], options
   });
 }
 
-/** Log-likelihood of each option after `context` under one model (one forward pass over the K options). */
-export async function scoreOptions(m: LogitModel, context: number[], options: number[][]): Promise<number[]> {
-  checkOptions(m.config, context, options);
-  const rows = optionRows(context, options);
-  return optionSums(await rowLogProbs(m, rows), context, options, rows.T);
-}
-
 /** A context and its candidate continuations (a toy-task item without its answer). */
 export interface OptionItem {
   context: number[];
@@ -103,48 +96,32 @@ export interface OptionItem {
 }
 
 /**
- * `scoreOptions` of many items, their option rows packed into forward passes of at most `maxTokens`
- * positions each (zero-padded at the end, which causal attention never reads). One pass per few
- * dozen items instead of one per item: small passes are dominated by per-call overhead. The numbers
- * equal `scoreOptions`'s up to float rounding (a longer row can change the order of a reduction).
+ * Log-likelihood of each option after its context, for many items (FlexModel.scoreOptions is one
+ * item): their `optionRows` packed into forward passes of at most `maxTokens`
+ * positions each (every row zero-padded at the end to the pass's longest, which causal attention
+ * never reads). One pass per few dozen items instead of one per item. A single item is exactly
+ * `optionRows` → `rowLogProbs` → `optionSums`; packed items equal that up to float rounding (a longer
+ * row can change the order of a reduction).
  */
 export async function scoreOptionsBatch(m: LogitModel, items: readonly OptionItem[], maxTokens = 4096): Promise<number[][]> {
   for (const it of items) checkOptions(m.config, it.context, it.options);
-  const length = (it: OptionItem) => it.context.length + Math.max(...it.options.map((o) => o.length)); // tokens of its longest row
+  const rows = items.map((it) => optionRows(it.context, it.options)); // [K_i, T_i] each
   const out: number[][] = new Array(items.length);
   for (let i = 0; i < items.length; ) {
     // Take items while the padded pass stays within maxTokens (always at least one item).
     let j = i, T = 0, R = 0;
     while (j < items.length) {
-      const nT = Math.max(T, length(items[j])), nR = R + items[j].options.length;
+      const nT = Math.max(T, rows[j].T), nR = R + rows[j].K;
       if (j > i && nR * (nT - 1) > maxTokens) break;
       [T, R] = [nT, nR];
       j++;
     }
-    const W = T - 1; // positions per row: position t predicts token t + 1
-    const inputs = new Int32Array(R * W), targets = new Int32Array(R * W); // [R, W]
-    let r = 0;
-    for (let k = i; k < j; k++) {
-      for (const o of items[k].options) {
-        const seq = [...items[k].context, ...o];
-        for (let t = 0; t < seq.length - 1; t++) {
-          inputs[r * W + t] = seq[t];
-          targets[r * W + t] = seq[t + 1];
-        }
-        r++;
-      }
+    const ids = new Int32Array(R * T); // [R, T]
+    for (let k = i, r = 0; k < j; r += rows[k].K, k++) {
+      for (let q = 0; q < rows[k].K; q++) ids.set(rows[k].ids.subarray(q * rows[k].T, (q + 1) * rows[k].T), (r + q) * T);
     }
-    const lp = await targetLogProbs(m, inputs, targets, R, W); // [R·W]
-    r = 0;
-    for (let k = i; k < j; k++) {
-      const c = items[k].context.length;
-      out[k] = items[k].options.map((o) => {
-        let s = 0;
-        for (let q = 0; q < o.length; q++) s += lp[r * W + c - 1 + q]; // position c−1+q predicts option token q
-        r++;
-        return s;
-      });
-    }
+    const lp = await rowLogProbs(m, { ids, K: R, T }); // [R·(T−1)]
+    for (let k = i, r = 0; k < j; r += rows[k].K, k++) out[k] = optionSums(lp.subarray(r * (T - 1)), items[k].context, items[k].options, T);
     i = j;
   }
   return out;

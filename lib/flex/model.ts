@@ -32,7 +32,7 @@ import { saveCheckpoint } from "../io/checkpoint";
 import { DataContext, defaultDataContext } from "./context";
 import { DataCard, optOutGuarantee, optOutNote, OptOutGuarantee, Provenance } from "./cards";
 import { defaultEvalDomains, evaluateWindows, type ScoreBatch, type WindowEvalOptions } from "./evaluate";
-import { scoreOptions, scoreOptionsBatch, type OptionItem } from "./likelihood";
+import { scoreOptionsBatch, type OptionItem } from "./likelihood";
 import { BiasMode, checkView, includedNames, viewOnly, ViewSpec, viewWithout } from "./view";
 import { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";
 import type { TrainRecord } from "./records";
@@ -286,12 +286,7 @@ export class FlexModel {
 
   /** Log-likelihood of each option after `context` (the toy tasks' scorer; one forward pass over the options). */
   scoreOptions(context: number[], options: number[][]): Promise<number[]> {
-    try {
-      this.assertLive("scoreOptions");
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return scoreOptions(this, context, options);
+    return this.scoreOptionsBatch([{ context, options }]).then((x) => x[0]);
   }
 
   /** `scoreOptions` of many items at once, in a few large forward passes (the toy tasks use it). */
