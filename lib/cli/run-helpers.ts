@@ -48,7 +48,7 @@ export const studyFlags = {
   publicSteps: (): FlagSpec => ({ name: "public-steps", type: "int", metavar: "N", help: "public-model steps: from scratch (preset default), or more on top of the shipped model (default 0)" }),
   evalWindows: (): FlagSpec => ({ name: "eval-windows", type: "int", metavar: "N", help: "evaluation windows per domain (preset default)" }),
   seed: (): FlagSpec => ({ name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" }),
-  recipe: (): FlagSpec => ({ name: "recipe", type: "string", choices: ["paper", "lab"], help: "FlexOlmo recipe: paper (as published) or lab (router calibration on public text, β₀ = −3, k = 2; docs/recipes.md). Default lab" }),
+  recipe: (): FlagSpec => ({ name: "recipe", type: "string", choices: ["paper", "lab"], help: "FlexOlmo recipe: paper (as published) or lab (router calibration on public text with a router margin loss, β₀ = −3, k = 2; docs/recipes.md). Default lab" }),
   out: (command: string): FlagSpec => ({ name: "out", type: "string", metavar: "DIR", help: `output directory (default runs/${command}-<preset>)` }),
 };
 

@@ -65,6 +65,20 @@ export interface OwnerOptions {
    * interleaves less often (0.5 = one public step every other owner step). Default: the lab's recipe (paper 0 = off, lab 1).
    */
   calibration?: number;
+  /**
+   * Router margin loss (the lab recipe; NOT in the paper, docs/recipes.md): a logistic loss on the
+   * margin d = z_own − z_pub that pushes it above `boundary` on the owner's text and, in the
+   * calibration steps, below it on public text. It trains the router row and bias only (the router's
+   * input is detached), so r_i becomes a classifier of "my domain vs public text" whose scores other
+   * owners' rows can be compared with. `false` = off. Default: the lab's recipe (paper off).
+   */
+  routerMargin?: RouterMarginOption | false;
+}
+
+/** An owner's router margin loss: its weight in the loss and where d = z_own − z_pub is a coin flip. */
+export interface RouterMarginOption {
+  weight: number;
+  boundary: number;
 }
 
 /**
@@ -93,6 +107,8 @@ export class OwnerExpert {
   readonly docs: number;
   /** Public router-calibration steps per owner step (0 = off). */
   readonly calibration: number;
+  /** The router margin loss (undefined = off). */
+  readonly routerMargin?: RouterMarginOption;
   private readonly createdAt = new Date().toISOString();
   private readonly ownerName: string;
   private disposed = false;
@@ -126,10 +142,16 @@ export class OwnerExpert {
     this.publicTrunk = opts.from.trunkFingerprint();
     const spec = ownerExpertSpec(this.config, 1);
     if (this.biasInit === false) spec.rows = { "model.layers.*.mlp.gate.weight": [1] }; // ablation: β stays 0
+    const rm = opts.routerMargin === undefined ? recipe.routerMargin : opts.routerMargin === false ? undefined : opts.routerMargin;
+    if (rm !== undefined && !(typeof rm === "object" && rm !== null && Number.isFinite(rm.weight) && rm.weight >= 0 && Number.isFinite(rm.boundary))) {
+      throw new Error(`owner "${this.name}": routerMargin must be { weight: a number ≥ 0, boundary: a finite number } or false (got ${JSON.stringify(opts.routerMargin)}).`);
+    }
+    this.routerMargin = rm && rm.weight > 0 ? { weight: rm.weight, boundary: rm.boundary } : undefined;
+    const margin = (side: "own" | "public") => (this.routerMargin ? { routerMargin: { expert: 1, side, ...this.routerMargin } } : {});
     this.session = new TrainingSession(`owner "${this.name}"`, async () => ({
       params: await this.ensureParams(),
       cfg: this.config,
-      tc: ownerTraining(this.lab.trainConfig),
+      tc: { ...ownerTraining(this.lab.trainConfig), ...margin("own") },
       batches: resumable(await this.lab.batches(this.domain, ownerBatchSeed(this.lab, this.domain))),
       spec,
     }));
@@ -140,7 +162,7 @@ export class OwnerExpert {
       this.calibrationSession = new TrainingSession(`owner "${this.name}" router calibration`, async () => ({
         params: await this.ensureParams(),
         cfg: this.config,
-        tc: ownerTraining(this.lab.trainConfig),
+        tc: { ...ownerTraining(this.lab.trainConfig), ...margin("public") },
         batches: resumable(await this.lab.batches("public", (this.lab.seed + sha256u32(`calibration:${this.domain}`)) >>> 0)),
         spec: ownerRouterSpec(this.config, 1, this.biasInit !== false),
         routingStats: false,
@@ -293,6 +315,9 @@ export class OwnerExpert {
         ...(this.calibration > 0
           ? { routerCalibration: { publicStepsPerOwnerStep: this.calibration, publicSteps: this.calibrationSteps, trains: "router row and bias only", departure: "lab recipe, not in the paper (docs/method.md §12)" } }
           : {}),
+        ...(this.routerMargin
+          ? { routerMargin: { ...this.routerMargin, trains: "router row and bias only (router input detached)", departure: "lab recipe, not in the paper (docs/recipes.md)" } }
+          : {}),
       },
       seed: this.lab.seed,
       createdAt: this.createdAt,
@@ -328,7 +353,7 @@ export class OwnerExpert {
       this.params,
       {
         dataCards: { public: null, [this.name]: this.card() },
-        provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit, calibration: this.calibration },
+        provenance: { kind: "owner", domain: this.domain, publicTrunk: this.publicTrunk, init: this.init, biasInit: this.biasInit, calibration: this.calibration, routerMargin: this.routerMargin ?? false },
         step: this.step,
       },
       { companions: this.calibrationSession ? { calibration: this.calibrationSession } : {}, tokenizer: hfTokenizerFiles(this.lab.data.tokenizer, this.config.maxSeqLen) },

@@ -14,6 +14,8 @@ export interface OwnerRecipe {
   docs: number;
   /** Router-only public steps per owner step (0 = off, the paper; see `OwnerOptions.calibration`). */
   calibration?: number;
+  /** Router margin loss: weight and boundary (absent = off, the paper; see `OwnerOptions.routerMargin`). */
+  routerMargin?: { weight: number; boundary: number };
 }
 
 /** The paper's owner recipe. Each value says why. */
@@ -48,14 +50,18 @@ export const FLEX_RECIPES: Record<RecipeName, FlexRecipe> = {
   },
   lab: {
     name: "lab",
-    summary: "the lab: + router calibration on public text (1 public router step per owner step), β₀ = −3, k = 2",
+    summary: "the lab: + router calibration on public text (1 public router step per owner step) with a router margin loss, β₀ = −3, k = 2",
     owner: {
       ...PAPER_OWNER,
       bias: -3, // measured (docs/recipes.md): −1 is small against router-logit spreads of ±2–4; −3 keeps public tokens on the public expert
       calibration: 1, // measured (docs/recipes.md): without public negatives owner routers are not selective and the merge loses to the public model
+      // measured (docs/recipes.md): the LM loss barely moves r_i (post-norm blocks cancel a mixing weight's scale), so with eight
+      // owners their margins all sit near β₀ and a token's owner slot goes to whichever is least negative; a logistic loss on
+      // d = z_i − z_pub (own text above −3, public text below; router row and bias only) makes r_i a classifier, comparable across owners
+      routerMargin: { weight: 0.5, boundary: -3 },
     },
     k: (owners) => Math.min(2, owners + 1), // measured (docs/recipes.md): with many owners, every extra active expert is an off-domain FFN
-    departures: ["router calibration on public text (r_i and β_i only)", "β₀ = −3", "k = 2 active experts"],
+    departures: ["router calibration on public text (r_i and β_i only)", "a router margin loss on z_i − z_pub (r_i and β_i only)", "β₀ = −3", "k = 2 active experts"],
   },
 };
 

@@ -14,7 +14,7 @@ import type { TrainRecord } from "./records";
 
 /** The options `lab.owner` takes for this recipe. */
 export function ownerOptions(pub: PublicModel, r: OwnerRecipe): OwnerOptions {
-  return { from: pub, init: r.init, bias: r.bias, docs: r.docs, calibration: r.calibration ?? 0 };
+  return { from: pub, init: r.init, bias: r.bias, docs: r.docs, calibration: r.calibration ?? 0, routerMargin: r.routerMargin ?? false };
 }
 
 
@@ -38,7 +38,7 @@ export async function trainOwners(lab: LabContext, pub: PublicModel, domains: re
   const out: OwnerExpert[] = [];
   try {
     for (const d of domains) {
-      hooks.log?.(`owner "${d}": ${steps} steps (init ${recipe.init}, bias ${recipe.bias === false ? "none" : recipe.bias}${recipe.calibration ? `, ${recipe.calibration} public router step(s) per step` : ""})`);
+      hooks.log?.(`owner "${d}": ${steps} steps (init ${recipe.init}, bias ${recipe.bias === false ? "none" : recipe.bias}${recipe.calibration ? `, ${recipe.calibration} public router step(s) per step` : ""}${recipe.routerMargin ? `, router margin loss ${recipe.routerMargin.weight} at ${recipe.routerMargin.boundary}` : ""})`);
       const o = new OwnerExpert(lab, d, ownerOptions(pub, recipe));
       out.push(o);
       const rec = await o.train({ steps, signal: hooks.signal, onProgress: hooks.onProgress?.(d), schedule: hooks.schedule });

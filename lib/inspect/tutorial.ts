@@ -92,6 +92,8 @@ export interface OwnerRecipe {
   bias?: number | false;
   /** Public router-calibration steps per owner step (default: the lab recipe's; 0 under "paper"). */
   calibration?: number;
+  /** The router margin loss, or false for none (default: the lab recipe's; none under "paper"). */
+  routerMargin?: { weight: number; boundary: number } | false;
   steps?: number;
   /** Show a live training view while training (default true). */
   live?: boolean;
@@ -120,13 +122,15 @@ export class Tutorial {
     const r = this.ownerRecipe(o), steps = o.steps ?? this.recipe.ownerSteps;
     // Calibration joins the name only when on, so folders of uncalibrated owners keep their names.
     const cal = r.calibration ? `-cal${r.calibration}` : "";
-    return path.join(this.dir, `owner-${domain}-${steps}steps-${r.init}-bias${r.bias === false ? "off" : r.bias}${cal}-docs${r.docs}-pub${publicTrunk.slice(0, 12)}`);
+    const margin = r.routerMargin ? `-margin${r.routerMargin.weight}at${r.routerMargin.boundary}` : "";
+    return path.join(this.dir, `owner-${domain}-${steps}steps-${r.init}-bias${r.bias === false ? "off" : r.bias}${cal}${margin}-docs${r.docs}-pub${publicTrunk.slice(0, 12)}`);
   }
 
   /** The lab recipe's owner settings with this tutorial recipe's documents, and `o`'s overrides. */
   private ownerRecipe(o: OwnerRecipe): FlexOwnerRecipe {
     const base = this.lab.recipe.owner;
-    return { ...base, init: o.init ?? base.init, bias: o.bias === undefined ? base.bias : o.bias, docs: this.recipe.docs, calibration: o.calibration ?? base.calibration };
+    const routerMargin = o.routerMargin === undefined ? base.routerMargin : o.routerMargin === false ? undefined : o.routerMargin;
+    return { ...base, init: o.init ?? base.init, bias: o.bias === undefined ? base.bias : o.bias, docs: this.recipe.docs, calibration: o.calibration ?? base.calibration, routerMargin };
   }
 
   /** Active experts per token in the recipe's merged model (the lab recipe's k for its owners). */
@@ -206,7 +210,7 @@ export class Tutorial {
    * renamed, so an interrupted save never leaves a half-written run behind.
    */
   async save(model: PublicModel | OwnerExpert, dir?: string): Promise<string> {
-    const target = dir ?? ("domain" in model ? this.ownerDir(model.domain, model.publicTrunk, { init: model.init, bias: model.biasInit, calibration: model.calibration, steps: model.step }) : this.publicDir(model.step));
+    const target = dir ?? ("domain" in model ? this.ownerDir(model.domain, model.publicTrunk, { init: model.init, bias: model.biasInit, calibration: model.calibration, routerMargin: model.routerMargin ?? false, steps: model.step }) : this.publicDir(model.step));
     if (fs.existsSync(path.join(target, "config.json"))) return target; // already saved (same settings ⇒ same weights)
     makeDirs(path.dirname(target));
     const tmp = `${target}.tmp-${process.pid}`;

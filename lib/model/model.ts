@@ -80,6 +80,8 @@ export interface HiddenResult {
   routerLogits: tf.Tensor2D[];
   /** Per layer [N, E_included]: router probabilities (for the load-balancing loss). */
   routerProbs: tf.Tensor2D[];
+  /** Per layer [N, C]: the router's input h, the raw residual stream (for the router margin loss). */
+  routerInputs: tf.Tensor2D[];
   /** Per layer: the top-k selection as read on the CPU (sparse path or when stats were asked for). */
   topk: Array<{ idx: Int32Array; counts: number[] } | undefined>;
   telemetry?: RouterTelemetry;
@@ -315,6 +317,7 @@ export function forwardHidden(params: ModelParams, cfg: ModelConfig, ids: tf.Ten
   let x = tf.gather(params.embed, tf.reshape(ids, [n])) as tf.Tensor2D; // [N, C]
   const routerLogits: tf.Tensor2D[] = [];
   const routerProbs: tf.Tensor2D[] = [];
+  const routerInputs: tf.Tensor2D[] = [];
   const topk: HiddenResult["topk"] = [];
   const tel: Array<{ logits: tf.Tensor2D; probs: tf.Tensor2D; weights?: tf.Tensor2D; topk?: Int32Array; probsHost?: Float32Array; hNorm: tf.Tensor1D }> = [];
   const stats: RoutingStats = { share: [], meanProb: [] };
@@ -325,6 +328,7 @@ export function forwardHidden(params: ModelParams, cfg: ModelConfig, ids: tf.Ten
     x = tf.add(h, rmsNorm(m.y, l.postFfnNorm, cfg.rmsNormEps)) as tf.Tensor2D; // [N, C]
     routerLogits.push(m.logits);
     routerProbs.push(m.probs);
+    routerInputs.push(h);
     if (m.topk) {
       const counts = new Array(r.included.length).fill(0);
       for (let i = 0; i < m.topk.length; i++) counts[m.topk[i]]++;
@@ -343,7 +347,7 @@ export function forwardHidden(params: ModelParams, cfg: ModelConfig, ids: tf.Ten
   }
   const hidden = rmsNorm(x, params.norm, cfg.rmsNormEps);
 
-  const res: HiddenResult = { hidden, routerLogits, routerProbs, topk, b, t };
+  const res: HiddenResult = { hidden, routerLogits, routerProbs, routerInputs, topk, b, t };
   if (wantStats) res.routingStats = stats;
   if (opts.telemetry) res.telemetry = readTelemetry(tel, params, cfg, r, n);
   return res;

@@ -69,4 +69,5 @@ export { batchMatMulGradFunc, batchMatMulGradFuncFlags } from "./gradients";
 export { rope, ropeAngles, ropeReference } from "./rope";
 export { adamwFused, hasFused, rmsNormFused } from "./fused";
 export { nativeMatMul, setBlasThreads } from "./blas";
+export { stopGradient } from "./stop-gradient";
 export type { NativeMatMulStatus } from "./blas";

@@ -205,11 +205,13 @@ export { warmupFor } from "../train/session";
 
 /**
  * The key a seed file must match to be reused: every recipe field except the seed list (adding a
- * seed must not invalidate the seeds already run).
+ * seed must not invalidate the seeds already run), and the named FlexOlmo recipes' owner settings
+ * and departures (a change to the lab recipe must rerun every seed).
  */
 export function recipeKey(r: Recipe): string {
   const { seeds: _seeds, ...rest } = r;
-  return JSON.stringify(rest);
+  const flexRecipes = Object.fromEntries(Object.entries(FLEX_RECIPES).map(([name, f]) => [name, { owner: f.owner, departures: f.departures, k: [1, 3, 8].map((n) => f.k(n)) }]));
+  return JSON.stringify({ ...rest, flexRecipes });
 }
 
 /** A recipe with some fields replaced, checked. */

@@ -424,7 +424,7 @@ function recipeSection(s: Summary): string[] {
   return [
     "## FlexOlmo recipes in this report",
     "",
-    `The rows "FlexOlmo, lab recipe", their router tuning, the ablations ("− no bias", "− random router init", "− no coordinated training") and the figures use the lab's recipe (lib/flex/recipes.ts; measurements in docs/recipes.md), which departs from the paper in three settings: ${lab.departures.join("; ")}. The ablations keep the calibration on, so each removes one thing; ${s.recipe.table2Rows === "all" ? "they are in both tables" : "as in the paper, they are in Table 1 only (their owners are trained on Table 1's domains alone)"}.`,
+    `The rows "FlexOlmo, lab recipe", their router tuning, the ablations ("− no bias", "− random router init", "− no coordinated training") and the figures use the lab's recipe (lib/flex/recipes.ts; measurements in docs/recipes.md), which departs from the paper in ${lab.departures.length} settings: ${lab.departures.join("; ")}. The ablations keep the calibration on, so each removes one thing; ${s.recipe.table2Rows === "all" ? "they are in both tables" : "as in the paper, they are in Table 1 only (their owners are trained on Table 1's domains alone)"}.`,
     ...s.recipe.otherFlexRecipes.map((o) => `- Beside it, "FlexOlmo, ${o} recipe" (no RT and with RT): ${FLEX_RECIPES[o].summary.replace(/^the paper: /, "")}; k = ${FLEX_RECIPES[o].k(t1)} of ${t1 + 1} in Table 1 and ${FLEX_RECIPES[o].k(t2)} of ${t2 + 1} in Table 2.`),
     "",
   ];

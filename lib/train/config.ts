@@ -4,6 +4,7 @@
  * toy scale (docs/method.md §3, §10 `common.py`) and say so; the rest are ours and say why.
  */
 import type { PresetName } from "../model/config";
+import type { RouterMargin } from "./loss";
 
 export interface TrainConfig {
   /** Sequences per step. */
@@ -39,6 +40,8 @@ export interface TrainConfig {
   include?: boolean[];
   /** Routing during training: use the expert bias (paper) or not. Default "keep". */
   bias?: "keep" | "drop";
+  /** Router margin loss (the lab recipe's owners; not in the paper): see lib/train/loss.ts. Default: off. */
+  routerMargin?: RouterMargin;
 }
 
 /** Defaults. Each value says why. */
@@ -99,5 +102,15 @@ export function validateTrainConfig(tc: TrainConfig): void {
   if (!(tc.lbLossWeight >= 0 && Number.isFinite(tc.lbLossWeight))) problems.push(`lbLossWeight must be ≥ 0 and finite (got ${tc.lbLossWeight})`);
   if (!Number.isInteger(tc.seed)) problems.push(`seed must be an integer (got ${tc.seed})`);
   if (!Array.isArray(tc.noDecay)) problems.push(`noDecay must be an array of glob patterns`);
+  const rm = tc.routerMargin;
+  if (rm !== undefined) {
+    if (typeof rm !== "object" || rm === null) problems.push(`routerMargin must be { expert, side, boundary, weight } or absent (got ${String(rm)})`);
+    else {
+      if (!Number.isInteger(rm.expert) || rm.expert < 1) problems.push(`routerMargin.expert must be an owner expert index ≥ 1 (got ${String(rm.expert)})`);
+      if (rm.side !== "own" && rm.side !== "public") problems.push(`routerMargin.side must be "own" or "public" (got ${String(rm.side)})`);
+      if (!Number.isFinite(rm.boundary)) problems.push(`routerMargin.boundary must be a finite number (got ${String(rm.boundary)})`);
+      if (!(rm.weight >= 0 && Number.isFinite(rm.weight))) problems.push(`routerMargin.weight must be ≥ 0 and finite (got ${String(rm.weight)})`);
+    }
+  }
   if (problems.length) throw new Error(`Invalid training config:\n  - ${problems.join("\n  - ")}`);
 }

@@ -13,16 +13,36 @@
  *
  * Load-balancing loss (Switch Transformer; off in FlexOlmo): per layer E·Σ_e f_e·P_e with f_e the
  * share of top-k slots routed to e (a constant) and P_e the mean router probability; summed over layers.
+ *
+ * Router margin loss (the lab recipe; NOT in the paper, docs/recipes.md): for one owner expert e, the
+ * margin d = z_e − z_pub of its router logit over the public expert's, per token and layer, is pushed
+ * above a boundary on the owner's own text and below it on public text (logistic loss, averaged over
+ * tokens and layers). The router input h is detached, so this loss trains router rows and the bias
+ * only: it can make r_e a classifier of "my domain vs public text" without bending the expert or the
+ * trunk towards being easy to classify.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../model/config";
 import { ForwardOptions, forwardHidden, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";
-import { softmaxCrossEntropy } from "../ops";
+import { softmaxCrossEntropy, stopGradient } from "../ops";
+
+/** The router margin loss of one training run (see the file comment). */
+export interface RouterMargin {
+  /** The owner expert whose margin over the public expert (expert 0) is trained. */
+  expert: number;
+  /** "own": the batch is the owner's text, push d above `boundary`; "public": push d below it. */
+  side: "own" | "public";
+  /** Where the logistic loss puts the decision: a margin d = boundary is a coin flip. */
+  boundary: number;
+  /** Weight of the term in the training loss (0 = off). */
+  weight: number;
+}
 
 export interface LossWeights {
   zLossWeight: number;
   lbLossWeight: number;
+  routerMargin?: RouterMargin;
 }
 
 export interface LossResult {
@@ -33,12 +53,32 @@ export interface LossResult {
   z: tf.Scalar;
   /** Unweighted load-balancing loss (summed over layers); 0 when its weight is 0. */
   lb: tf.Scalar;
+  /** Unweighted router margin loss (mean over layers); 0 when off. */
+  margin: tf.Scalar;
   routingStats?: RoutingStats;
 }
 
 export function routerZLoss(routerLogits: tf.Tensor2D[]): tf.Scalar {
   const terms = routerLogits.filter((l) => l.shape[1] > 1).map((l) => tf.mean(tf.square(tf.logSumExp(l, 1)))); // per layer: mean_i lse_i²
   return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
+}
+
+/**
+ * The router margin loss: mean over layers and tokens of softplus(boundary − d) ("own") or
+ * softplus(d − boundary) ("public"), d = h·(r_e − r_pub) + min(β_e, 0) with h detached. The bias is the
+ * model's b = min(β, 0) (docs/method.md §2.4), so the loss sees exactly the margin the softmax sees.
+ */
+export function routerMarginLoss(params: ModelParams, routerInputs: tf.Tensor2D[], m: RouterMargin): tf.Scalar {
+  const terms = params.layers.map((l, li) => {
+    const h = stopGradient(routerInputs[li]); // [N, C]
+    const rows = tf.gather(l.router, tf.tensor1d([m.expert, 0], "int32")); // [2, C]
+    const diff = tf.sub(tf.slice(rows, [0, 0], [1, -1]), tf.slice(rows, [1, 0], [1, -1])); // [1, C]  r_e − r_pub
+    const bias = tf.minimum(tf.slice(l.expertBias, [m.expert], [1]), 0); // [1]
+    const d = tf.add(tf.matMul(h, diff, false, true), bias); // [N, 1]
+    const x = m.side === "own" ? tf.sub(m.boundary, d) : tf.sub(d, m.boundary);
+    return tf.mean(tf.softplus(x)) as tf.Scalar;
+  });
+  return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
 }
 
 /**
@@ -63,10 +103,13 @@ export function trainingLoss(params: ModelParams, cfg: ModelConfig, inputs: tf.T
     });
     if (terms.length) lb = tf.addN(terms) as tf.Scalar;
   }
+  const rm = w.routerMargin;
+  const margin = rm && rm.weight > 0 ? routerMarginLoss(params, hr.routerInputs, rm) : tf.scalar(0);
   let loss: tf.Scalar = ce;
   if (w.zLossWeight > 0) loss = tf.add(loss, tf.mul(z, w.zLossWeight));
   if (w.lbLossWeight > 0) loss = tf.add(loss, tf.mul(lb, w.lbLossWeight));
-  return { loss, ce, z, lb, routingStats: hr.routingStats };
+  if (rm && rm.weight > 0) loss = tf.add(loss, tf.mul(margin, rm.weight));
+  return { loss, ce, z, lb, margin, routingStats: hr.routingStats };
 }
 
 /** Mean next-token cross-entropy of a batch without gradients (evaluation). */

@@ -33,6 +33,8 @@ export interface StepProgress {
   zLoss: number;
   /** Unweighted load-balancing loss (0 unless enabled). */
   lbLoss: number;
+  /** Unweighted router margin loss (0 unless enabled; lib/train/loss.ts). */
+  marginLoss: number;
   /** LR used for this update. */
   lr: number;
   /** Global gradient norm before clipping (trainable elements only). */
@@ -251,7 +253,7 @@ export class Trainer {
     const sch = this.scheduleValue;
     const lr = lrAt(this.stepCount - sch.start, { lr: tc.lr, minLrRatio: tc.minLrRatio, steps: sch.steps, warmupSteps: sch.warmupSteps });
     const t = this.stepCount + 1; // AdamW bias-correction count
-    let ce = NaN, z = 0, lb = 0, loss = NaN, gradNorm = NaN;
+    let ce = NaN, z = 0, lb = 0, margin = 0, loss = NaN, gradNorm = NaN;
     let routing: RoutingStats | undefined;
 
     const xs = this.slots.map((s) => s.get());
@@ -265,6 +267,7 @@ export class Trainer {
           ce = r.ce.dataSync()[0];
           z = r.z.dataSync()[0];
           lb = r.lb.dataSync()[0];
+          margin = r.margin.dataSync()[0];
           routing = r.routingStats;
           return r.loss;
         },
@@ -309,7 +312,7 @@ export class Trainer {
     const tokens = B * T;
     this.tokenCount += tokens;
     const seconds = (performance.now() - t0) / 1000;
-    return { step: this.stepCount, loss, ce, zLoss: z, lbLoss: lb, lr, gradNorm, tokens, tokensPerSec: tokens / seconds, seconds, routing };
+    return { step: this.stepCount, loss, ce, zLoss: z, lbLoss: lb, marginLoss: margin, lr, gradNorm, tokens, tokensPerSec: tokens / seconds, seconds, routing };
   }
 
   /** Everything needed to continue exactly (moments are cloned: dispose with disposeTrainerState). */

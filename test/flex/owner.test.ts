@@ -23,7 +23,7 @@ before(async () => {
   lab = await flex.lab({ preset: "tiny", seed: 4, backend: "cpu", train: { batchSize: 4 }, recipe: "paper" });
   pub = await lab.publicModel();
   await pub.train({ steps: 20 });
-  math = lab.owner("math", { from: pub, docs: 40, bias: -3, calibration: 1 });
+  math = lab.owner("math", { from: pub, docs: 40, bias: -3, calibration: 1, routerMargin: { weight: 0.5, boundary: -3 } });
   code = lab.owner("code", { from: pub, docs: 40, bias: -3, calibration: 0.5 });
   await math.train({ steps: 6 });
   await code.train({ steps: 6 });
@@ -38,6 +38,10 @@ test("calibration interleaves router-only public steps: count, what trains, the 
   assert.equal(cal.publicStepsPerOwnerStep, 1);
   assert.equal(cal.publicSteps, 6);
   assert.match(cal.departure, /not in the paper/);
+  const margin = card.training.routerMargin as { weight: number; boundary: number; departure: string };
+  assert.deepEqual([margin.weight, margin.boundary], [0.5, -3]);
+  assert.match(margin.departure, /not in the paper/);
+  assert.equal(code.card().training.routerMargin, undefined, "off unless asked for (this lab's recipe is the paper's)");
   assert.ok(math.invariants().ok, "trunk, public FFN and r_pub bit-identical to the public model");
 });
 
@@ -76,7 +80,7 @@ test("a calibrated owner saved mid-run resumes bit for bit: the calibration's op
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flex-owner-resume-"));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const calibration of [1, 0.5]) {
-    const opts = { from: pub, docs: 40, bias: -3, calibration } as const;
+    const opts = { from: pub, docs: 40, bias: -3, calibration, routerMargin: { weight: 0.5, boundary: -3 } } as const;
     const straight = lab.owner("code", opts);
     await straight.train({ steps: 3, schedule: { steps: 5 } });
     const calBefore = straight.calibrationSteps;
@@ -111,9 +115,12 @@ test("a calibrated owner saved mid-run resumes bit for bit: the calibration's op
   assert.equal(tf.memory().numTensors, tensors);
 });
 
-test("calibration rejects nonsense", () => {
+test("calibration and the router margin reject nonsense", () => {
   assert.throws(() => lab.owner("math", { from: pub, calibration: -1 }), /calibration must be a number ≥ 0/);
   assert.throws(() => lab.owner("math", { from: pub, calibration: Number.NaN }), /calibration/);
+  assert.throws(() => lab.owner("math", { from: pub, routerMargin: { weight: -1, boundary: -3 } }), /routerMargin must be \{ weight: a number ≥ 0, boundary: a finite number \} or false/);
+  assert.throws(() => lab.owner("math", { from: pub, routerMargin: { weight: 1, boundary: Number.NaN } }), /routerMargin/);
+  assert.throws(() => lab.owner("math", { from: pub, routerMargin: 3 as never }), /routerMargin/);
 });
 
 test("named recipes: owners and merges take their defaults from the lab's recipe; unknown names are refused", async () => {
@@ -126,6 +133,7 @@ test("named recipes: owners and merges take their defaults from the lab's recipe
     const o = labRecipe.owner("math", { from: p, docs: 20 });
     assert.equal(o.biasInit, FLEX_RECIPES.lab.owner.bias);
     assert.equal(o.calibration, FLEX_RECIPES.lab.owner.calibration);
+    assert.deepEqual(o.routerMargin, FLEX_RECIPES.lab.owner.routerMargin);
     const paperOwner = lab.owner("math", { from: pub, docs: 20 });
     assert.equal(paperOwner.biasInit, -1);
     assert.equal(paperOwner.calibration, 0);

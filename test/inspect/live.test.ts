@@ -13,7 +13,7 @@ import { fakeTime, recorder } from "../display/fixtures";
 
 /** A progress event; routing [layer][expert]. */
 function step(i: number, share?: number[][], meanProb?: number[][]): StepProgress {
-  return { step: i, loss: 5 - i * 0.1, ce: 5 - i * 0.1, zLoss: 0, lbLoss: 0, lr: 1e-3, gradNorm: 1, tokens: 100, tokensPerSec: 1000, seconds: 0.1, routing: share ? { share, meanProb: meanProb! } : undefined };
+  return { step: i, loss: 5 - i * 0.1, ce: 5 - i * 0.1, zLoss: 0, lbLoss: 0, marginLoss: 0, lr: 1e-3, gradNorm: 1, tokens: 100, tokensPerSec: 1000, seconds: 0.1, routing: share ? { share, meanProb: meanProb! } : undefined };
 }
 
 function record(steps: number, aborted = false): TrainRecord {

@@ -10,7 +10,7 @@ import { adamwStep } from "../../lib/train/adamw";
 import { Batch, BatchSource, randomWindows } from "../../lib/train/batches";
 import { DEFAULT_TRAIN, TRAIN_PRESETS, TrainConfig, validateTrainConfig } from "../../lib/train/config";
 import { ownerExpertSpec, resolveTrainable } from "../../lib/train/freeze";
-import { routerZLoss, trainingLoss } from "../../lib/train/loss";
+import { routerMarginLoss, routerZLoss, trainingLoss } from "../../lib/train/loss";
 import { lrAt } from "../../lib/train/schedule";
 import { disposeTrainerState, StepProgress, Trainer } from "../../lib/train/trainer";
 
@@ -79,6 +79,60 @@ test("router z-loss = Σ over layers of mean over tokens of logsumexp(logits)² 
   assert.ok(Math.abs(want - (lse(l1[0]) ** 2 + lse(l1[1]) ** 2) / 2 - lse(l2[0]) ** 2) < 1e-12);
   const got = tf.tidy(() => routerZLoss([tf.tensor2d(l1), tf.tensor2d(l2), tf.tensor2d(dense)]).dataSync()[0]);
   assert.ok(Math.abs(got - want) < 1e-5, `${got} vs ${want}`);
+});
+
+test("router margin loss: hand-computed values on both sides, and its gradient reaches the router rows and bias only", () => {
+  // One layer, C = 2: r_pub = [1, 0], r_e = [0, 1], β_e = −1 (b = min(β, 0) = −1); h = [[1, 2], [3, 0]].
+  // d = h·(r_e − r_pub) + b = [2 − 1 − 1, 0 − 3 − 1] = [0, −4]; boundary −3.
+  // own:    mean softplus(−3 − d) = (softplus(−3) + softplus(1)) / 2 = (0.0485873516 + 1.3132616875) / 2
+  // public: mean softplus(d + 3)  = (softplus(3) + softplus(−1)) / 2 = (3.0485873516 + 0.3132616875) / 2
+  const router = tf.tensor2d([[1, 0], [0, 1]]);
+  const expertBias = tf.tensor1d([0, -1]);
+  const h = tf.tensor2d([[1, 2], [3, 0]]);
+  const params = { layers: [{ router, expertBias }, { router, expertBias }] } as unknown as ModelParams; // two equal layers: the mean over layers is the one value
+  const own = routerMarginLoss(params, [h, h], { expert: 1, side: "own", boundary: -3, weight: 1 });
+  const pubSide = routerMarginLoss(params, [h, h], { expert: 1, side: "public", boundary: -3, weight: 1 });
+  assert.ok(Math.abs(own.dataSync()[0] - 0.6809245196) < 1e-6, `own ${own.dataSync()[0]}`);
+  assert.ok(Math.abs(pubSide.dataSync()[0] - 1.6809245196) < 1e-6, `public ${pubSide.dataSync()[0]}`);
+  // d(own)/dβ_e = −mean σ(−3 − d) = −(σ(−3) + σ(1)) / 2 = −(0.0474258732 + 0.7310585786) / 2 = −0.3892422259;
+  // d(own)/dr_e = −mean σ(−3 − d)·h = −[(0.0474258732 + 3·0.7310585786), 2·0.0474258732] / 2; d/dr_pub = the negative.
+  const g = tf.grads((r: tf.Tensor, b: tf.Tensor, x: tf.Tensor) => routerMarginLoss({ layers: [{ router: r, expertBias: b }] } as unknown as ModelParams, [x as tf.Tensor2D], { expert: 1, side: "own", boundary: -3, weight: 1 }));
+  const [gr, gb, gh] = g([router, expertBias, h]);
+  const want = [1.1203008045, 0.0474258732];
+  const rows = gr.arraySync() as number[][];
+  rows[1].forEach((v, i) => assert.ok(Math.abs(v + want[i]) < 1e-6, `r_e[${i}] ${v}`));
+  rows[0].forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `r_pub[${i}] ${v}`));
+  const gbv = gb.dataSync();
+  assert.equal(gbv[0], 0);
+  assert.ok(Math.abs(gbv[1] + 0.3892422259) < 1e-6, `β_e ${gbv[1]}`);
+  assert.deepEqual(Array.from(gh.dataSync()), [0, 0, 0, 0], "the router input is detached: no gradient to the trunk or the experts");
+  // β ≥ 0: b = min(β, 0) = 0 passes no gradient, exactly as in the forward pass.
+  const gPos = tf.grads((b: tf.Tensor) => routerMarginLoss({ layers: [{ router, expertBias: b }] } as unknown as ModelParams, [h], { expert: 1, side: "own", boundary: -3, weight: 1 }))([tf.tensor1d([0, 0.5])]);
+  assert.ok(Array.from(gPos[0].dataSync()).every((v) => v === 0), "β ≥ 0 gets no gradient");
+  tf.dispose([router, expertBias, h, own, pubSide, gr, gb, gh, ...gPos]);
+});
+
+test("trainingLoss adds weight × router margin loss, and an invalid routerMargin config is refused", () => {
+  const cfg: ModelConfig = { ...MICRO, experts: ["public", "a"], topK: 2 };
+  const p = initParams(cfg, 5);
+  const ids = stream(2 * 9, cfg.vocabSize, 2);
+  const inputs = tf.tensor2d(Array.from({ length: 2 }, (_, r) => Array.from(ids.subarray(r * 9, r * 9 + 8))), undefined, "int32");
+  const targets = Int32Array.from({ length: 16 }, (_, i) => ids[Math.floor(i / 8) * 9 + (i % 8) + 1]);
+  const [loss, ce, z, margin] = tf.tidy(() => {
+    const r = trainingLoss(p, cfg, inputs, targets, { zLossWeight: 1e-3, lbLossWeight: 0, routerMargin: { expert: 1, side: "public", boundary: -3, weight: 0.7 } });
+    return [r.loss, r.ce, r.z, r.margin].map((t) => t.dataSync()[0]);
+  });
+  assert.ok(margin > 0);
+  assert.ok(Math.abs(loss - (ce + 1e-3 * z + 0.7 * margin)) < 1e-5);
+  const off = tf.tidy(() => trainingLoss(p, cfg, inputs, targets, { zLossWeight: 1e-3, lbLossWeight: 0 }).margin.dataSync()[0]);
+  assert.equal(off, 0);
+  const bad = (routerMargin: unknown) => () => validateTrainConfig({ ...DEFAULT_TRAIN, routerMargin } as TrainConfig);
+  assert.throws(bad({ expert: 0, side: "own", boundary: -3, weight: 1 }), /routerMargin.expert must be an owner expert index ≥ 1/);
+  assert.throws(bad({ expert: 1, side: "mine", boundary: -3, weight: 1 }), /routerMargin.side must be "own" or "public"/);
+  assert.throws(bad({ expert: 1, side: "own", boundary: Infinity, weight: 1 }), /routerMargin.boundary must be a finite number/);
+  assert.throws(bad({ expert: 1, side: "own", boundary: -3, weight: -0.1 }), /routerMargin.weight must be ≥ 0 and finite/);
+  inputs.dispose();
+  disposeParams(p);
 });
 
 test("finite-difference check of the full training loss (CE + z-loss): dense soft mixture and sparse top-2 of 4 with a bias", () => {
