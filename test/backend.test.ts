@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../lib/tf";
 import { initBackend, backendReport, BACKEND_NAMES } from "../lib/backend";
 
 test("an unknown backend name is refused with the list of valid names", async () => {

@@ -14,7 +14,7 @@
  * Load-balancing loss (Switch Transformer; off in FlexOlmo): per layer E·Σ_e f_e·P_e with f_e the
  * share of top-k slots routed to e (a constant) and P_e the mean router probability; summed over layers.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { ForwardOptions, forwardHidden, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";
