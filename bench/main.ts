@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../lib/tf";
 import { initBackend } from "../lib/backend";
 import { MODEL_PRESETS, ModelConfig } from "../lib/model/config";
 import { flopsPerToken } from "../lib/model/flops";

@@ -6,7 +6,7 @@
  *  - memoryRun: RSS and live tensors over a long training run (they must stay flat).
  */
 import { spawnSync } from "node:child_process";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../lib/tf";
 import { MODEL_PRESETS, ModelConfig, PresetName } from "../lib/model/config";
 import { flopsPerToken } from "../lib/model/flops";
 import { disposeParams, forwardHidden, initParams } from "../lib/model/model";

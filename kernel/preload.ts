@@ -4,7 +4,7 @@
  *     node --require <package>/dist/kernel/preload.js <tslab>/bin/tslab kernel --config-path <file>
  *
  * so this file runs inside the kernel process before tslab starts. It
- *  1. makes `import ... from "flexolmo-lab"` (and "@tensorflow/tfjs") resolve, with types, from any
+ *  1. makes `import ... from "flexolmo-lab"` (and "@tensorflow/tfjs-core") resolve, with types, from any
  *     notebook folder (./resolve.ts);
  *  2. patches tslab's gaps (./tslab-patch.ts): rich `execute_result` for self-rendering values,
  *     real error replies, no silent aborts;
@@ -56,7 +56,8 @@ function start(tslabDir: string): void {
   const t0 = performance.now();
   const forwards: Forward[] = [
     { name: "flexolmo-lab", target: PACKAGE_ROOT },
-    { name: "@tensorflow/tfjs", target: path.dirname(require.resolve("@tensorflow/tfjs/package.json", { paths: [PACKAGE_ROOT] })) },
+    // The engine our library registers its backend, kernels and gradients on (lib/tf).
+    { name: "@tensorflow/tfjs-core", target: path.dirname(require.resolve("@tensorflow/tfjs-core/package.json", { paths: [PACKAGE_ROOT] })) },
   ];
   installRuntimeForwarding(forwards, path.join(tslabDir, "dist", "main.js"));
   const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as { sys: Parameters<typeof installTypeForwarding>[0] };

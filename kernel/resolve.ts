@@ -6,7 +6,7 @@
  * installed from (so runtime and types always come from the same copy):
  *
  *  - runtime: `Module._resolveFilename` rewrites the request "flexolmo-lab[/sub]" to the package
- *    root (and "@tensorflow/tfjs" to the copy our package uses, so a notebook's `tf` is the same
+ *    root (and "@tensorflow/tfjs-core" to the copy our package uses, so a notebook's `tf` is the same
  *    engine and backend as the library's);
  *  - types: tslab compiles cells with its own TypeScript 5.0.4 fork, whose file-system calls go
  *    through `ts.sys` (tslab already forwards `<cwd>/node_modules/tslab` this way, see

@@ -14,15 +14,17 @@
  * `FLEXOLMO_BACKEND=<name>` forces one; a forced backend that fails is an error, not a silent
  * fallback, because a user who asks for the GPU wants to know they did not get it.
  *
- * Why the native backends usually fail: `@tensorflow/tfjs-node(-gpu)` download libtensorflow from
- * outside the npm registry in their install script. Where that download is impossible npm drops the
- * optional dependency and `require` throws MODULE_NOT_FOUND; we record that exact message.
- * docs/gpu.md says how to install them from a mirror.
+ * The GPU packages are opt-in: `@tensorflow/tfjs-node-gpu`, `webgpu` and `@tensorflow/tfjs-backend-webgpu`
+ * are optional peer dependencies, which a plain `npm install` never installs, and `@tensorflow/tfjs-node`
+ * is not declared at all. Each is loaded here only when its route is tried; when it is absent
+ * `require` throws MODULE_NOT_FOUND and the report says which package to install (`notInstalledHint`).
+ * Why tfjs-node(-gpu) is not a default: its install script downloads libtensorflow from outside the
+ * npm registry; docs/gpu.md says how to install it from a mirror.
  *
  * WebGPU specifics (details in docs/gpu.md):
- *  - Nothing of it is loaded unless the route is tried. On Linux we first look for the Vulkan
- *    loader (libvulkan.so.1) on disk, so a machine without it skips the route in well under a
- *    millisecond and without Dawn's warnings on stderr.
+ *  - Nothing of it is loaded unless the route is tried. We first resolve (not load) the two
+ *    packages, then on Linux look for the Vulkan loader (libvulkan.so.1) on disk, so a machine
+ *    without either skips the route in well under a millisecond and without Dawn's warnings.
  *  - CPU adapters (Mesa's llvmpipe/lavapipe, SwiftShader, Dawn's null backend) are rejected: they
  *    are slower than wasm. `FLEXOLMO_WEBGPU_SOFTWARE=1` accepts the CPU rasterisers (the tests use
  *    llvmpipe through Dawn's OpenGL ES backend to exercise the real route on a GPU-less machine).
@@ -39,7 +41,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "./tf";
 import { installOps, nativeMatMul } from "./ops";
 
 export const BACKEND_NAMES = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
@@ -302,6 +304,11 @@ async function tryWebgpu(auto: boolean): Promise<WebgpuAdapterReport> {
   const flags = dawnFlagsFromEnv();
   const allowSoftware = process.env.FLEXOLMO_WEBGPU_SOFTWARE === "1";
 
+  // 0. The opt-in packages, resolved but not loaded: where they are absent, installing them is the
+  //    first thing to do, whatever else the machine lacks (MODULE_NOT_FOUND gets the npm command).
+  if (dawnLoaderIsReal) require.resolve("webgpu");
+  require.resolve("@tensorflow/tfjs-backend-webgpu");
+
   // 1. The Vulkan loader, checked on disk: Dawn dlopens it and, when missing, only prints a warning.
   if (dawnLoaderIsReal && process.platform === "linux" && !dawnAvoidsVulkan(flags)) {
     const dirs = librarySearchDirs();
@@ -314,7 +321,7 @@ async function tryWebgpu(auto: boolean): Promise<WebgpuAdapterReport> {
     }
   }
 
-  // 2. Dawn itself (the optional `webgpu` package: a prebuilt dawn.node, nothing to compile).
+  // 2. Dawn itself (the `webgpu` package, an optional peer dependency: a prebuilt dawn.node, nothing to compile).
   const dawn = await dawnLoader();
   const key = flags.join(",");
   let gpu = gpus.get(key);
@@ -396,13 +403,33 @@ async function tryWebgpu(auto: boolean): Promise<WebgpuAdapterReport> {
 // Selection
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * What to do when a backend's package is missing (MODULE_NOT_FOUND). The GPU packages are optional
+ * peer dependencies of flexolmo-lab, so only an explicit install brings them; the exact versions
+ * matter because they must share tfjs-core 4.22.0 with the lab.
+ */
+export function notInstalledHint(name: BackendName): string {
+  switch (name) {
+    case "tfjs-node-gpu":
+      return "not installed: opt in with `npm install @tensorflow/tfjs-node-gpu@4.22.0` (its install script downloads libtensorflow with CUDA 11.2 / cuDNN 8 kernels from outside the npm registry; mirrors: docs/gpu.md)";
+    case "tfjs-node":
+      return "not installed: opt in with `npm install @tensorflow/tfjs-node@4.22.0` (its install script downloads libtensorflow from outside the npm registry; see docs/gpu.md)";
+    case "webgpu":
+      return "not installed: opt in with `npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0` (both from npm alone; see docs/gpu.md)";
+    case "wasm":
+    case "cpu":
+      return "a dependency of flexolmo-lab is missing: reinstall it (npm install)";
+  }
+}
+
 /** Try to make `name` the active TF.js backend. Throws with the precise reason when it cannot. */
 async function tryBackend(name: BackendName, auto: boolean): Promise<WebgpuAdapterReport | undefined> {
   switch (name) {
     case "tfjs-node-gpu":
     case "tfjs-node": {
-      // Requiring the package registers the "tensorflow" backend on the shared tf engine
-      // (npm dedupes @tensorflow/tfjs when versions match, so it is the same engine).
+      // Requiring the package registers the "tensorflow" backend on the shared tf engine: it loads
+      // the umbrella @tensorflow/tfjs, whose @tensorflow/tfjs-core npm dedupes with ours (both
+      // 4.22.0), and the engine is a process-wide singleton in any case.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       require(name === "tfjs-node-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node");
       if (!(await tf.setBackend("tensorflow"))) throw new Error("tf.setBackend('tensorflow') returned false");
@@ -521,12 +548,7 @@ async function select(forcedName: BackendName | undefined): Promise<BackendRepor
       return current;
     } catch (e) {
       let reason = firstLine(e);
-      const code = (e as { code?: string }).code;
-      if (code === "MODULE_NOT_FOUND" && name.startsWith("tfjs-node")) {
-        reason += " (not installed: its install script downloads libtensorflow from outside the npm registry; see docs/gpu.md)";
-      } else if (code === "MODULE_NOT_FOUND" && name === "webgpu") {
-        reason += " (not installed: `webgpu` and `@tensorflow/tfjs-backend-webgpu` are optional dependencies from npm)";
-      }
+      if ((e as { code?: string }).code === "MODULE_NOT_FOUND") reason += ` (${notInstalledHint(name)})`;
       attempts.push({ name, ok: false, reason, ms: performance.now() - t0 });
       // After a failed setBackend TF.js may be left pointing at a broken backend; every op would
       // then fail. The next iteration sets another backend explicitly (the webgpu route also removes

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../lib/tf";
 import { BACKEND_NAMES, findLibrary, initBackend, librarySearchDirs, selectAutomatically, webgpuTesting, DawnModule } from "../lib/backend";
 import { MODEL_PRESETS } from "../lib/model/config";
 import { disposeParams, forward, initParams } from "../lib/model/model";
@@ -27,7 +27,7 @@ function installed(pkg: string): boolean {
   }
 }
 const HAVE_WEBGPU = installed("webgpu") && installed("@tensorflow/tfjs-backend-webgpu");
-const NO_WEBGPU = "the optional `webgpu` / `@tensorflow/tfjs-backend-webgpu` packages are not installed";
+const NO_WEBGPU = "`webgpu` / `@tensorflow/tfjs-backend-webgpu` (optional peer dependencies, devDependencies of this repository) are not installed";
 
 /** Run f with some environment variables set (undefined = unset), restoring them afterwards. */
 async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {

@@ -18,7 +18,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { BackendReport, initBackend } from "../../lib/backend";
 import { saveCheckpoint } from "../../lib/io/checkpoint";
 import { MODEL_PRESETS, ModelConfig, PresetName } from "../../lib/model/config";

@@ -26,7 +26,7 @@ for f in dist/bench/gpu/ours.js dist/lib/backend.js; do
   [ -f "$f" ] || { echo "pack.sh: $f is missing after tsc; fix the build first" >&2; exit 1; }
 done
 for p in webgpu @tensorflow/tfjs-backend-webgpu; do
-  [ -d "node_modules/$p" ] || { echo "pack.sh: node_modules/$p is missing (optional dependency); run npm ci" >&2; exit 1; }
+  [ -d "node_modules/$p" ] || { echo "pack.sh: node_modules/$p is missing (a devDependency of this repository, an optional peer for users); run npm ci" >&2; exit 1; }
 done
 
 STAGE=$(mktemp -d /tmp/flexolmo-gpu-pack.XXXXXX)

@@ -13,7 +13,8 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DocumentRow, readDocuments } from "./arrow";
+// Types only: apache-arrow (≈ 150 modules) loads when a corpus is read, not on `require("flexolmo-lab")`.
+import type { DocumentRow } from "./arrow";
 import { packageRoot } from "../util/package";
 
 /** Expert data sets, in router-row order: the public mix first, then the eight closed domains. */
@@ -220,6 +221,7 @@ export async function loadCorpus(dir?: string, opts: LoadOptions = {}): Promise<
       }
     }
   }
+  const { readDocuments } = await import("./arrow");
   const rows = await readDocuments(dataPath);
   for (const r of rows) {
     if (!isDomain(r.domain) || !isSplit(r.split)) {

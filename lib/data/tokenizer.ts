@@ -345,16 +345,37 @@ export interface ReferenceEncoders {
   hfRust: { encodeBatch(texts: string[]): Promise<number[][]>; decode(ids: number[]): Promise<string> };
 }
 
-/** Load the same tokenizer.json into both Hugging Face libraries. */
+/** The `tokenizers` package's Tokenizer class; the package is a development dependency (see below). */
+type RustTokenizer = InstanceType<(typeof import("tokenizers"))["Tokenizer"]>;
+
+/**
+ * Load the same tokenizer.json into both Hugging Face libraries. The pure-JS one
+ * (`@huggingface/tokenizers`, 0.6 MB) is a dependency and loads here; the Rust one (`tokenizers`,
+ * 64 MB of native binaries for 13 platforms) is only a development dependency, used to cross-check
+ * our encoder in the tests, so it loads on the first `hfRust` call and says how to install it when
+ * it is missing.
+ */
 export function referenceEncoders(json: TokenizerJson): ReferenceEncoders {
-  // Both packages are CommonJS-loadable (`@huggingface/tokenizers` ships a .cjs build); required
-  // lazily so the 64 MB native package is only touched when someone asks for it.
+  // CommonJS-loadable (it ships a .cjs build); required lazily so `require("flexolmo-lab")` stays light.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const hfjs = require("@huggingface/tokenizers") as typeof import("@huggingface/tokenizers");
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const rust = require("tokenizers") as typeof import("tokenizers");
   const jsTok = new hfjs.Tokenizer(json, {});
-  const rustTok = rust.Tokenizer.fromString(JSON.stringify(json));
+  let rustTok: RustTokenizer | undefined;
+  const rust = (): RustTokenizer => {
+    if (rustTok) return rustTok;
+    let mod: typeof import("tokenizers");
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      mod = require("tokenizers") as typeof import("tokenizers");
+    } catch (e) {
+      if ((e as { code?: string }).code !== "MODULE_NOT_FOUND") throw e;
+      throw new Error(
+        "referenceEncoders(…).hfRust needs the Rust `tokenizers` package, a development dependency of flexolmo-lab " +
+          "that npm does not install for users (64 MB of native binaries). Install it next to flexolmo-lab: npm install tokenizers@0.23.2",
+      );
+    }
+    return (rustTok = mod.Tokenizer.fromString(JSON.stringify(json)));
+  };
   return {
     hfJs: {
       encode: (text) => jsTok.encode(text, { add_special_tokens: false }).ids,
@@ -363,8 +384,8 @@ export function referenceEncoders(json: TokenizerJson): ReferenceEncoders {
       decode: (ids) => (ids.length === 0 ? "" : jsTok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })),
     },
     hfRust: {
-      encodeBatch: async (texts) => (await rustTok.encodeBatch(texts, { addSpecialTokens: false })).map((e) => e.getIds()),
-      decode: (ids) => rustTok.decode(ids, false),
+      encodeBatch: async (texts) => (await rust().encodeBatch(texts, { addSpecialTokens: false })).map((e) => e.getIds()),
+      decode: async (ids) => rust().decode(ids, false),
     },
   };
 }

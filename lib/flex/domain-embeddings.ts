@@ -5,7 +5,7 @@
  * split, and the document sample is a seeded hash order. That is what lets owners who never meet
  * agree on the public router row r_pub.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { forwardHidden } from "../model/model";
 import { sha256u32 } from "../util/hash";
 import type { DataContext } from "./context";

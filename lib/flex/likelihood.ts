@@ -4,7 +4,7 @@
  * can give per-position log-probabilities. Evaluation windows, ensembles and tasks all use these, so
  * "the model's log-likelihood" is computed one way everywhere.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 
 /** Anything that maps ids [B, T] to logits [B, T, V] under its own view. */

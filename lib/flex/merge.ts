@@ -9,7 +9,7 @@
  * equal to the public model. An owner whose trunk differs was trained from another public model, or
  * was not frozen properly; mixing it in would silently break opt-out, so we refuse.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { archDiffs, validateConfig } from "../model/config";
 import { cloneParams, disposeParams } from "../model/model";

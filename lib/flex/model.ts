@@ -18,7 +18,7 @@
  *     TF.js internal one. Metadata (`experts`, `manifest()`, `optOut`) stays readable.
  * Verbs never keep tensors: every forward pass runs in a tidy, and results are plain numbers.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import type { ModelParams } from "../model/params";
 import { forward, type RouterTelemetry } from "../model/model";

@@ -12,7 +12,7 @@
  * and `artifact()` borrow those tensors (a merge copies what it takes). `loadOwnerArtifact` hands
  * the caller the weights only and frees the checkpoint's optimizer state at once.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { archDiffs, type ModelConfig } from "../model/config";
 import { disposeParams } from "../model/model";
 import type { ModelParams } from "../model/params";

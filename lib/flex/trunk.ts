@@ -5,7 +5,7 @@
  * own invariant report compare these hashes.
  */
 import { createHash } from "node:crypto";
-import type * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs-core";
 import type { ModelParams } from "../model/params";
 import { paramEntries } from "../model/params";
 

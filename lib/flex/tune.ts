@@ -2,7 +2,7 @@
  * The optional router tuning on public proxy data (docs/method.md §4.2): a free function over a
  * merged model and the lab context it came from (`flex.tuneRouter(model, lab, { steps })`).
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { cloneParams } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { routerTuningSpec } from "../train/freeze";

@@ -8,7 +8,7 @@
  * Hugging Face model has none. This view measures its effect on routing: the learned bias kept vs
  * dropped, and a sweep where every owner gets the same fixed β.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { formatNumber, type PlotlyFigure } from "../display/plotly";
 import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";

@@ -5,7 +5,7 @@
  * Evaluation text comes from the same place `model.evaluate()` reads: evenly spaced windows of a
  * corpus split (default "test"), so routing views and perplexities describe the same tokens.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { FlexModel } from "../flex/model";
 import type { DataContext } from "../flex/context";
 import { defaultDataContext } from "../flex/context";

@@ -7,7 +7,7 @@
  * generation from each with the same seed, and which data each one runs on (the active data
  * manifest). Views share weights, so this costs two evaluations and no memory.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import type { TableSpec } from "../display/views";
 import type { FlexModel } from "../flex/model";

@@ -30,7 +30,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { type ModelConfig, validateConfig } from "../model/config";
 import { paramCount } from "../model/model";
 import type { ModelParams } from "../model/params";

@@ -17,7 +17,7 @@
  * Layout: activations are kept flat as [N, C] with N = B·T, so every product with a weight is a
  * plain 2-D `x @ W` (the fast path on every backend). Reshapes carry a shape comment.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { hasFused, installOps, rmsNormFused, rope, ropeAngles } from "../ops";
 import { headDim, ModelConfig, validateConfig } from "./config";
 import { buildParams, checkParamsMatch, ExpertParams, LayerParams, ModelParams, paramSchema } from "./params";

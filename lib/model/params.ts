@@ -12,7 +12,7 @@
  * (names, slots, expected shapes, init, clone, averaging, checkpoint load and save, freezing) is
  * derived from it, so adding a tensor means adding one schema line and one typed field.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { headDim, type ModelConfig } from "./config";
 
 /** One SwiGLU expert FFN: down(silu(x @ gate) * (x @ up)). */

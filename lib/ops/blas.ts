@@ -22,7 +22,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs-core";
 import { packageRoot } from "../util/package";
 import { broadcastBatch, sizeOf, TensorInfo, WasmBackendLike } from "./raw";
 

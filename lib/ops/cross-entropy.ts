@@ -11,7 +11,7 @@
  * Numerical stability: logsumexp_i = max_j z_ij − log(max_j p_ij). The largest probability is
  * ≥ 1/V, so its log never underflows, unlike log(p_i[t_i]) which can be −∞ in float32.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 import { KArgs, registerCpuWasm } from "./register";
 

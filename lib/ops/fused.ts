@@ -13,7 +13,7 @@
  * the composite float32 versions in the last bit; the composite versions remain the fallback on
  * backends without these kernels (tfjs-node) and the reference in the tests.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { cpuValuesAny, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmViewAny } from "./raw";
 import { KArgs, registerCpuWasm } from "./register";
 

@@ -11,7 +11,7 @@
  *
  * Only `batchDims = 0` is handled here; other calls go to the stock kernel.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 import { KArgs, registerCpuWasm } from "./register";
 

@@ -12,7 +12,7 @@
  * When matMul runs on the native BLAS (lib/ops/blas.ts), the flags are free — they are sgemm
  * arguments — so the gradient passes them instead of materialising transposes (`flags: true`).
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 
 /** Swap the last two axes. */
 function t2(x: tf.Tensor): tf.Tensor {

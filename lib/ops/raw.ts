@@ -9,7 +9,7 @@
  * These are internal fields of TF.js 4.22 (pinned in package.json); every use goes through this
  * file so a TF.js upgrade has one place to fix. We never mutate a buffer we did not just create.
  */
-import type * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs-core";
 
 export type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 

@@ -10,7 +10,7 @@
  *    calls we delegate back to it, and keeping its setup (wasm: the cwrap of its C++ entry point)
  *    and dispose functions, which those delegated calls need.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 
 /** The arguments TF.js passes a kernel function. */
 export type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };

@@ -13,7 +13,7 @@
  * `cpu` preset (16 calls per step). A single pass over the [N, nH·hd] projection is ~1 ms.
  * Backends without the kernel (tfjs-node) use the composite version in `ropeComposite`.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { cpuValues, CpuBackendLike, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 import { KArgs, registerCpuWasm } from "./register";
 

@@ -6,7 +6,7 @@
  * pass *per segment*: O(numSegments · N · C), 0.8 s for one embedding gradient with a 4096-token
  * vocabulary even at N = 32. One pass over the rows is O(N · C).
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 import { KArgs, registerCpuWasm } from "./register";
 

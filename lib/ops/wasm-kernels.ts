@@ -27,7 +27,7 @@
  * All are exact re-implementations of the op's semantics; `test/ops` compares them with the cpu
  * backend's kernels.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { batchMatMulBlas, nativeMatMul } from "./blas";
 import { broadcastBatch, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 

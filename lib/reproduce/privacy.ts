@@ -12,7 +12,7 @@
  * The sanity model validates the test: the public model continued on exactly the tested documents
  * for many epochs must regurgitate them (the paper's sanity model: 60 % after 100 epochs).
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import type { ModelParams } from "../model/params";
 import { Rng } from "../model/rng";

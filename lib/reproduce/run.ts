@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gitCommit, packageVersion } from "../util/package";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { Recipe } from "./recipe";
 import { checkRecipe, recipeKey } from "./recipe";
 import { Interrupted, runSeed, type SeedResult } from "./seed";

@@ -10,7 +10,7 @@
  * 0 there) AND the final weight takes the old value on frozen elements via `where`. Masking only the
  * gradient would not be enough: weight decay (w·(1 − lr·wd)) would still shrink frozen weights.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import { adamwFused, hasFused } from "../ops";
 
 export interface AdamWHyper {

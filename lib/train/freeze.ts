@@ -15,7 +15,7 @@
  *   masks:     exact name → element mask (length = tensor size, row-major our layout; 1/true = trains).
  * Globs: `*` matches any run of characters (dots included), `?` one character.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { ModelParams, ParamSlot, paramSlots } from "../model/params";
 

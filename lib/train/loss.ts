@@ -21,7 +21,7 @@
  * only: it can make r_e a classifier of "my domain vs public text" without bending the expert or the
  * trunk towards being easy to classify.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { ForwardOptions, forwardHidden, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";

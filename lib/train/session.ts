@@ -12,7 +12,7 @@
  * Ownership: the session owns its Trainer (optimizer moments, masks) and frees it on `dispose()`;
  * the parameters belong to the caller, as with the Trainer itself.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import type { ModelParams } from "../model/params";
 import { kernelAbortSignal } from "../display/kernel-signal";

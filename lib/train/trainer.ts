@@ -13,7 +13,7 @@
  * Consistency: an update is computed completely before any parameter is replaced, and `steps()` only
  * stops (on abort) between steps, so the model is never half-updated.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { checkParamsMatch, ForwardOptions, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";

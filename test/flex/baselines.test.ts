@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { flex, FlexModel, Lab, PublicModel } from "../../lib/flex";
 import { baselines, DenseExpert } from "../../lib/flex/baselines";
 import { tensorHash } from "../../lib/flex/merge";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { flex, Lab, PublicModel, OwnerExpert, FlexModel } from "../../lib/flex";
 import { MAX_GENERATE_TOKENS } from "../../lib/flex/model";
 import { rPubMismatch } from "../../lib/flex/merge";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { flex, FlexModel, type Lab, type OwnerExpert, type PublicModel } from "../../lib/flex";
 import { DISPLAY, PLOTLY_MIME } from "../../lib/display";
 import * as inspect from "../../lib/inspect";

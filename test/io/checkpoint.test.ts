@@ -2,7 +2,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { initBackend } from "../../lib/backend";
 import { disposeCheckpoint, expectedTensors, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from "../../lib/io/checkpoint";
 import { bf16ToF32, f32ToBf16, readSafetensors, readSafetensorsHeader, writeSafetensors, type WriteEntry } from "../../lib/io/safetensors";

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { type ModelConfig, MODEL_PRESETS } from "../../lib/model/config";
 import type { ModelParams } from "../../lib/model/params";
 

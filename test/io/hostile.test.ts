@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { initBackend } from "../../lib/backend";
 import { disposeCheckpoint, HOST_TAG, loadCheckpoint, readCheckpointInfo, saveCheckpoint } from "../../lib/io/checkpoint";
 import { fromHfConfig } from "../../lib/io/hf-config";

@@ -29,7 +29,7 @@ const CELLS: (string | { source: string; metadata: Record<string, unknown> })[] 
   /* 0 */ `console.log("cell 0 ran")`,
   /* 1 */ [
     `import { lineChart, LiveDisplay, kernelAbortSignal } from "flexolmo-lab/dist/lib/display";`,
-    `import * as tf from "@tensorflow/tfjs";`,
+    `import * as tf from "@tensorflow/tfjs-core";`,
     `tf.getBackend()`,
   ].join("\n"),
   // Two type errors that only exist if the types of BOTH packages were resolved (an unresolved
@@ -136,13 +136,13 @@ describe("kernel: smoke notebook through nbclient", { skip }, () => {
     for (let i = 1; i < CELLS.length; i++) assert.doesNotMatch(streamText(run, i), /TF.js backend:/);
   });
 
-  test("the notebook's @tensorflow/tfjs is the library's engine (same active backend)", () => {
+  test("the notebook's @tensorflow/tfjs-core is the library's engine (same active backend)", () => {
     const backend = /TF.js backend: (\S+)/.exec(streamText(run, 0))![1];
     const tfName = { "tfjs-node-gpu": "tensorflow", "tfjs-node": "tensorflow", wasm: "wasm", cpu: "cpu" }[backend];
     assert.equal(streamText(run, 1).trim(), tfName);
   });
 
-  test("types of flexolmo-lab and @tensorflow/tfjs resolve from a folder outside the package", () => {
+  test("types of flexolmo-lab and @tensorflow/tfjs-core resolve from a folder outside the package", () => {
     const [err] = outputs(run, 2);
     assert.equal(err.output_type, "error");
     assert.equal(err.ename, "TSError");

@@ -8,25 +8,27 @@ import type { TsSys } from "../../kernel/resolve";
 
 const FWD = [
   { name: "flexolmo-lab", target: "/opt/lab" },
-  { name: "@tensorflow/tfjs", target: "/opt/lab/node_modules/@tensorflow/tfjs" },
+  { name: "@tensorflow/tfjs-core", target: "/opt/lab/node_modules/@tensorflow/tfjs-core" },
 ];
 
 test("forwardPath maps <any dir>/node_modules/<name>/<rest> to <target>/<rest>, and nothing else", () => {
   assert.equal(forwardPath("/home/u/nb/node_modules/flexolmo-lab/package.json", FWD), "/opt/lab/package.json");
   assert.equal(forwardPath("/home/u/nb/node_modules/flexolmo-lab", FWD), "/opt/lab");
   assert.equal(forwardPath("C:\\nb\\node_modules\\flexolmo-lab\\dist\\lib\\index.d.ts", FWD), "/opt/lab/dist/lib/index.d.ts");
-  assert.equal(forwardPath("/nb/node_modules/@tensorflow/tfjs/dist/index.d.ts", FWD), "/opt/lab/node_modules/@tensorflow/tfjs/dist/index.d.ts");
+  assert.equal(forwardPath("/nb/node_modules/@tensorflow/tfjs-core/dist/index.d.ts", FWD), "/opt/lab/node_modules/@tensorflow/tfjs-core/dist/index.d.ts");
   // Prefix look-alikes are different packages.
   assert.equal(forwardPath("/nb/node_modules/flexolmo-lab-extras/index.d.ts", FWD), undefined);
-  assert.equal(forwardPath("/nb/node_modules/@tensorflow/tfjs-core/package.json", FWD), undefined);
+  assert.equal(forwardPath("/nb/node_modules/@tensorflow/tfjs-core-extras/package.json", FWD), undefined);
+  assert.equal(forwardPath("/nb/node_modules/@tensorflow/tfjs/package.json", FWD), undefined);
   assert.equal(forwardPath("/nb/flexolmo-lab/index.d.ts", FWD), undefined);
 });
 
 test("forwardRequest rewrites bare and sub-path requests only", () => {
   assert.equal(forwardRequest("flexolmo-lab", FWD), "/opt/lab");
   assert.equal(forwardRequest("flexolmo-lab/dist/lib/display", FWD), path.join("/opt/lab", "dist/lib/display"));
-  assert.equal(forwardRequest("@tensorflow/tfjs", FWD), "/opt/lab/node_modules/@tensorflow/tfjs");
-  assert.equal(forwardRequest("@tensorflow/tfjs-core", FWD), undefined);
+  assert.equal(forwardRequest("@tensorflow/tfjs-core", FWD), "/opt/lab/node_modules/@tensorflow/tfjs-core");
+  assert.equal(forwardRequest("@tensorflow/tfjs-core-extras", FWD), undefined);
+  assert.equal(forwardRequest("@tensorflow/tfjs", FWD), undefined);
   assert.equal(forwardRequest("./flexolmo-lab", FWD), undefined);
 });
 

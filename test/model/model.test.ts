@@ -1,6 +1,6 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { initBackend } from "../../lib/backend";
 import { MODEL_PRESETS, ModelConfig } from "../../lib/model/config";
 import { disposeParams, forward, initParams, paramCount, rmsNorm } from "../../lib/model/model";

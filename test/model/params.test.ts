@@ -4,7 +4,7 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { initBackend } from "../../lib/backend";
 import { MODEL_PRESETS, type ModelConfig } from "../../lib/model/config";
 import { initParams } from "../../lib/model/model";

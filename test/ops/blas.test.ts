@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { initBackend } from "../../lib/backend";
 import { batchMatMulBlas, nativeMatMul } from "../../lib/ops/blas";
 import { installOps } from "../../lib/ops";

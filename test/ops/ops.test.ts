@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 // Grab TF.js's own BatchMatMul gradient BEFORE our ops replace it (nothing below installs at import time).
 const builtinMatMulGrad = tf.getGradient("BatchMatMul");
 import { initBackend } from "../../lib/backend";

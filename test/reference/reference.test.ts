@@ -7,7 +7,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { initBackend } from "../../lib/backend";
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from "../../lib/io/checkpoint";
 import type { ModelConfig } from "../../lib/model/config";

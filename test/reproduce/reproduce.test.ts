@@ -23,7 +23,7 @@ import type { Summary } from "../../lib/reproduce/report";
 import { sampleBatch } from "../../lib/reproduce/privacy";
 import { scorerOf } from "../../lib/reproduce/tasks";
 import { Btm, LikelihoodSoup } from "../../lib/flex/baselines/ensembles";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../lib/tf";
 import { flex } from "../../lib/flex";
 import { lrAt } from "../../lib/train/schedule";
 

@@ -100,7 +100,7 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const text = file !== undefined ? await readTextInput(file) : (f.text as string | undefined);
   if (file !== undefined && text!.length === 0) throw new UsageError(`--file ${file}: the text is empty`);
 
-  const tf = await import("@tensorflow/tfjs");
+  const tf = await import("../../tf");
   const { loadCheckpoint, disposeCheckpoint } = await import("../../io/checkpoint");
   const { forward } = await import("../../model/model");
 

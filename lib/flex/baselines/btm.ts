@@ -2,7 +2,7 @@
  * Branch-Train-Merge (docs/method.md §7): an output ensemble weighted per position by each member's
  * fit to the window so far.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../tf";
 import type { ScoreBatch } from "../evaluate";
 import { logMix, logProbsOf, optionRows, optionSums, rowLogProbs, shiftRow, targetLogProbs } from "../likelihood";
 import { resolveGenerateOptions, sampleToken, type FlexModel, type GenerateOptions } from "../model";

@@ -5,7 +5,7 @@
  * Every baseline here starts from the same public model and the same corpus as FlexOlmo, so a
  * difference in perplexity is a difference in method, not in data or initialisation.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../tf";
 import { ARCH_FIELDS, type ModelConfig } from "../../model/config";
 import { cloneParams, disposeParams } from "../../model/model";
 import { mapParams, type ModelParams } from "../../model/params";

@@ -17,7 +17,7 @@
  * ignores, on purpose and in the owners' favour alike: attention-score FLOPs (T ≤ 512 here) and that
  * an owner's frozen weights need no weight gradients (its backward is nearer 4A than 4A + 2A).
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../tf";
 import type { ModelConfig } from "../../model/config";
 import { validateConfig, headDim } from "../../model/config";
 import { cloneParams } from "../../model/model";

@@ -9,7 +9,7 @@
  * Both use the router rows FlexOlmo owners start from (`lab.embed`, same embedder and documents),
  * so the difference to FlexOlmo is exactly the coordinated training.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../../tf";
 import type { ModelConfig } from "../../model/config";
 import { validateConfig } from "../../model/config";
 import { cloneParams, disposeParams } from "../../model/model";
