@@ -4,7 +4,7 @@
  * custom gradient. The lab's router margin loss uses it so that the loss trains router rows and
  * biases only, never the experts or the trunk through the router's input.
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf";
 
 let detach: ((x: tf.Tensor) => tf.Tensor) | undefined;
 
