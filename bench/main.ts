@@ -25,11 +25,15 @@ import { installOps, nativeMatMul, OP_FIXES } from "../lib/ops";
 import { randomWindows } from "../lib/train/batches";
 import { TRAIN_PRESETS } from "../lib/train/config";
 import { Trainer } from "../lib/train/trainer";
-import { expertNames, matMulPeak, memoryRun, sweep, type MemoryResult, type PeakResult, type SweepRow } from "./sweep";
+import { expertNames, matMulPeak, memoryRun, sweep, sweepConfigs, type MemoryResult, type PeakResult, type SweepRow } from "./sweep";
+import { type ParsedArgs, parseScriptArgs, type ScriptSpec, UsageError } from "../lib/cli/args";
+import { Progress } from "../lib/cli/progress";
 
 interface Args {
   quick: boolean;
   out?: string;
+  /** Print the results document on stdout instead of tables (it is written to `out` as well). */
+  json: boolean;
   /** Also measure what each registered fix buys (child processes with FLEXOLMO_OPS_SKIP). */
   ablate: boolean;
   /** Internal: run one ablation measurement for this model and print it as JSON. */
@@ -44,30 +48,42 @@ interface Args {
   noMemory: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, ablate: false, modelsChild: false, noBefore: false, noSweep: false, noMemory: false };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s === "--quick") a.quick = true;
-    else if (s === "--out") {
-      a.out = argv[++i];
-      if (!a.out) throw new Error("--out needs a file path");
-    } else if (s === "--ablate") a.ablate = true;
-    else if (s === "--ablate-child") a.ablateChild = argv[++i];
-    else if (s === "--models-child") a.modelsChild = true;
-    else if (s === "--no-before") a.noBefore = true;
-    else if (s === "--no-sweep") a.noSweep = true;
-    else if (s === "--no-memory") a.noMemory = true;
-    else if (s === "--memory-steps") {
-      a.memorySteps = Number(argv[++i]);
-      if (!Number.isInteger(a.memorySteps) || a.memorySteps < 10) throw new Error("--memory-steps needs an integer ≥ 10");
-    }
-    else if (s === "--help" || s === "-h") {
-      console.log("usage: node dist/bench/main.js [--quick] [--ablate] [--no-before] [--no-sweep] [--no-memory] [--memory-steps N] [--out results.json]   (FLEXOLMO_BACKEND=wasm|cpu|tfjs-node selects the backend)");
-      process.exit(0);
-    } else throw new Error(`Unknown argument "${s}". Use --quick, --ablate, --no-before, --no-sweep, --no-memory, --memory-steps N and/or --out PATH.`);
-  }
-  return a;
+export const SPEC: ScriptSpec = {
+  prog: "node dist/bench/main.js",
+  summary: "Benchmark forward and training throughput of the FlexOlmo model on the active TF.js backend (FLEXOLMO_BACKEND=wasm|cpu|tfjs-node selects it).",
+  description: "Tables go to stdout, progress and logs to stderr; the results document is also written to --out (default bench/results/bench-<backend>[-quick].json).",
+  flags: [
+    { name: "quick", type: "boolean", help: "~30 s: batch 4, fewer repetitions" },
+    { name: "out", type: "string", metavar: "FILE", help: "results JSON file (default bench/results/bench-<backend>[-quick].json)" },
+    { name: "json", type: "boolean", help: "print the results document on stdout instead of tables" },
+    { name: "ablate", type: "boolean", help: "also measure what each registered op fix buys (one child process per configuration)" },
+    { name: "no-before", type: "boolean", help: "skip the same models without the native matMul (child process)" },
+    { name: "no-sweep", type: "boolean", help: "skip the cost against E and k" },
+    { name: "no-memory", type: "boolean", help: "skip the memory run" },
+    { name: "memory-steps", type: "int", metavar: "N", help: "steps of the memory run (default 1000; --quick 200; at least 10)" },
+    { name: "ablate-child", type: "string", metavar: "MODEL", help: "internal: one ablation measurement, printed as an ABLATE line" },
+    { name: "models-child", type: "boolean", help: "internal: the three model benchmarks, printed as a MODELS line" },
+  ],
+  examples: ["npm run bench", "node dist/bench/main.js --quick", "FLEXOLMO_BACKEND=cpu node dist/bench/main.js --quick --out /tmp/bench.json --json"],
+};
+
+/** The checked arguments from parsed flags (throws UsageError). */
+export function argsFrom(p: ParsedArgs): Args {
+  const f = p.flags;
+  const memorySteps = f["memory-steps"] as number | undefined;
+  if (memorySteps !== undefined && memorySteps < 10) throw new UsageError(`--memory-steps must be an integer ≥ 10 (got ${memorySteps})`);
+  return {
+    quick: Boolean(f.quick),
+    out: f.out as string | undefined,
+    json: Boolean(f.json),
+    ablate: Boolean(f.ablate),
+    ablateChild: f["ablate-child"] as string | undefined,
+    modelsChild: Boolean(f["models-child"]),
+    memorySteps,
+    noBefore: Boolean(f["no-before"]),
+    noSweep: Boolean(f["no-sweep"]),
+    noMemory: Boolean(f["no-memory"]),
+  };
 }
 
 function median(xs: number[]): number {
@@ -252,8 +268,13 @@ interface AblationRow {
   error?: string;
 }
 
+/** The ablation's child processes: (configurations) × rounds × 2 models, for the progress line. */
+function ablationRuns(quick: boolean): number {
+  return (OP_FIXES.filter((f) => f !== "segmentSum").length + 2) * (quick ? 1 : 2) * 2;
+}
+
 /** Parent: one child process per configuration (registrations are global, so each needs a fresh process). */
-function ablate(quick: boolean): AblationRow[] {
+function ablate(quick: boolean, log: (s: string) => void, tick: () => void): AblationRow[] {
   const rows: AblationRow[] = [];
   const everything = OP_FIXES.filter((f) => f !== "segmentSum"); // wasm cannot train without segmentSum
   const configs: Array<{ label: string; skip: string[] }> = [
@@ -268,7 +289,7 @@ function ablate(quick: boolean): AblationRow[] {
     const best = new Map<string, AblationRow>();
     for (let round = 0; round < rounds; round++) {
       for (const c of configs) {
-        process.stdout.write(`\n  ablation ${model} (round ${round + 1}/${rounds}): ${c.label} …`);
+        const what = `ablation ${model} (round ${round + 1}/${rounds}): ${c.label}`;
         const r = spawnSync(process.execPath, [__filename, "--ablate-child", model, ...(quick ? ["--quick"] : [])], {
           env: { ...process.env, FLEXOLMO_OPS_SKIP: c.skip.join(",") },
           encoding: "utf8",
@@ -276,7 +297,8 @@ function ablate(quick: boolean): AblationRow[] {
         });
         const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("ABLATE "));
         const row: AblationRow = line ? JSON.parse(line.slice(7)) : { model, skipped: c.skip, msPerStep: NaN, tokensPerSec: NaN, error: (r.stderr || "no output").split("\n")[0] };
-        process.stdout.write(` ${fmt(row.msPerStep)} ms/step${row.error ? ` (error: ${row.error})` : ""}`);
+        log(`  ${what}: ${fmt(row.msPerStep)} ms/step${row.error ? ` (error: ${row.error})` : ""}`);
+        tick();
         const prev = best.get(c.label);
         if (!prev || !(prev.msPerStep <= row.msPerStep)) best.set(c.label, row);
       }
@@ -294,16 +316,16 @@ function ablate(quick: boolean): AblationRow[] {
 const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** The three reference models, in order. */
-async function modelsBench(a: Args, slow: boolean, log: (s: string) => void): Promise<ModelResult[]> {
+async function modelsBench(a: Args, slow: boolean, log: (s: string) => void, tick: () => void = () => undefined): Promise<ModelResult[]> {
   const models: ModelResult[] = [];
   for (const [name, e, k] of [
     ["dense", 1, 1],
     ["2-expert top-2", 2, 2],
     ["8-expert top-4", 8, 4],
   ] as const) {
-    log(`\nbenchmarking ${name} …`);
+    log(`benchmarking ${name} …`);
     models.push(await modelBench(name, e, k, a, slow));
-    log(" done");
+    tick();
   }
   return models;
 }
@@ -323,26 +345,26 @@ function beforeChild(a: Args): { models?: ModelResult[]; error?: string } {
   return line ? { models: JSON.parse(line.slice(7)) as ModelResult[] } : { error: (r.stderr || r.error?.message || "no output").trim().split("\n").pop() };
 }
 
-function printModels(title: string, models: ModelResult[], peak: number): void {
-  console.log(`\n${title}`);
-  console.log("  model            params (active)   fwd tok/s   train tok/s   ms/step   train GFLOP/s   % of peak   peak tensors   peak MB   RSS MB");
+function printModels(say: (s: string) => void, title: string, models: ModelResult[], peak: number): void {
+  say(`\n${title}`);
+  say("  model            params (active)   fwd tok/s   train tok/s   ms/step   train GFLOP/s   % of peak   peak tensors   peak MB   RSS MB");
   for (const m of models) {
-    console.log(
+    say(
       `  ${m.name.padEnd(16)} ${`${fmt(m.params.total / 1e6, 2)}M (${fmt(m.params.active / 1e6, 2)}M)`.padEnd(17)} ${fmt(m.forward.tokensPerSec).padStart(9)}   ${fmt(m.train.tokensPerSec).padStart(11)}   ${fmt(m.train.msPerStep).padStart(7)}   ${fmt(m.train.gflops, 1).padStart(13)}   ${fmt((100 * m.train.gflops) / peak, 1).padStart(8)}%   ${String(m.peakTensors).padStart(12)}   ${fmt(m.peakTensorMB).padStart(7)}   ${fmt(m.rssMB).padStart(6)}`,
     );
   }
 }
 
-function printBreakdowns(label: string, models: ModelResult[]): void {
+function printBreakdowns(say: (s: string) => void, label: string, models: ModelResult[]): void {
   for (const m of models) {
-    console.log(`\nWhere a training step goes — ${label} (${m.name}; one profiled step):`);
-    for (const b of m.breakdown) console.log(`  ${b.kernel.padEnd(22)} ${fmt(b.ms).padStart(7)} ms  ${fmt(100 * b.share, 1).padStart(5)}%  (${b.calls} calls)`);
-    console.log(`  ${"(outside kernels: JS)".padEnd(22)} ${fmt(m.outsideKernelsMs).padStart(7)} ms`);
+    say(`\nWhere a training step goes — ${label} (${m.name}; one profiled step):`);
+    for (const b of m.breakdown) say(`  ${b.kernel.padEnd(22)} ${fmt(b.ms).padStart(7)} ms  ${fmt(100 * b.share, 1).padStart(5)}%  (${b.calls} calls)`);
+    say(`  ${"(outside kernels: JS)".padEnd(22)} ${fmt(m.outsideKernelsMs).padStart(7)} ms`);
   }
 }
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseScriptArgs(process.argv.slice(2), SPEC, argsFrom);
   if (a.ablateChild) return ablateChild(a.ablateChild, a.quick);
   const t0 = performance.now();
   const backend = await initBackend();
@@ -352,75 +374,109 @@ async function main(): Promise<void> {
     console.log(`MODELS ${JSON.stringify(models)}`);
     return;
   }
+  // Tables on stdout (none with --json: the document is the output), progress and logs on stderr.
+  const say = (s: string) => {
+    if (!a.json) process.stdout.write(`${s}\n`);
+  };
   const blas = nativeMatMul();
-  console.log(`FlexOlmo Lab benchmark — backend: ${backend.summary}${a.quick ? " (quick)" : ""}`);
-  console.log(`matMul kernel: ${ops.nativeMatMul ? `native BLAS — ${blas.library}, ${blas.threads} threads` : `the backend's own${blas.available ? "" : ` (native BLAS off: ${blas.reason})`}`}`);
+  const doBefore = ops.nativeMatMul && !a.noBefore;
+  const memorySteps = a.memorySteps ?? (a.quick ? 200 : 1000);
+  // The progress unit is one measurement: the peak, the matMul shapes, each model, the "before"
+  // child, each (E, k) of the sweep, the memory run, each ablation child.
+  const progress = new Progress({
+    label: "bench",
+    unit: "parts",
+    stream: process.stderr,
+    total: 2 + 3 + (doBefore ? 1 : 0) + (a.noSweep ? 0 : sweepConfigs().length) + (a.noMemory ? 0 : 1) + (a.ablate ? ablationRuns(a.quick) : 0),
+  });
+  let done = 0;
+  const tick = () => progress.update(++done);
+  const log = (s: string) => progress.log(s);
+  progress.update(0);
+  say(`FlexOlmo Lab benchmark — backend: ${backend.summary}${a.quick ? " (quick)" : ""}`);
+  say(`matMul kernel: ${ops.nativeMatMul ? `native BLAS — ${blas.library}, ${blas.threads} threads` : `the backend's own${blas.available ? "" : ` (native BLAS off: ${blas.reason})`}`}`);
   const N = (a.quick ? 4 : TRAIN_PRESETS.cpu.batchSize) * TRAIN_PRESETS.cpu.seqLen;
 
+  progress.stage("dense-matmul peak");
   const peak = matMulPeak(a.quick);
-  console.log(`\nDense-matmul peak of this machine, measured now: ${fmt(peak.gflops, 1)} GFLOP/s (${peak.source})`);
-  console.log(`  tf.matMul: ${peak.backend.map((x) => `${x.n}³ ${fmt(x.gflops, 1)}`).join(", ")}`);
-  console.log(`  numpy:     ${peak.numpy ? peak.numpy.map((x) => `${x.n}³ ${fmt(x.gflops, 1)}`).join(", ") : `not measured (${peak.numpyError})`}`);
+  tick();
+  say(`\nDense-matmul peak of this machine, measured now: ${fmt(peak.gflops, 1)} GFLOP/s (${peak.source})`);
+  say(`  tf.matMul: ${peak.backend.map((x) => `${x.n}³ ${fmt(x.gflops, 1)}`).join(", ")}`);
+  say(`  numpy:     ${peak.numpy ? peak.numpy.map((x) => `${x.n}³ ${fmt(x.gflops, 1)}`).join(", ") : `not measured (${peak.numpyError})`}`);
 
+  progress.stage("matMul at the model's shapes");
   const mm = matMulBench(a.quick, N);
-  console.log("\nmatMul speed at the model's shapes:");
-  for (const m of mm) console.log(`  ${m.name.padEnd(28)} ${m.shape.padEnd(26)} ${fmt(m.gflops, 1).padStart(7)} GFLOP/s`);
+  tick();
+  say("\nmatMul speed at the model's shapes:");
+  for (const m of mm) say(`  ${m.name.padEnd(28)} ${m.shape.padEnd(26)} ${fmt(m.gflops, 1).padStart(7)} GFLOP/s`);
   // The cpu backend needs tens of seconds per training step at this size: one repetition only.
   const slow = mm[0].gflops < 3;
 
-  const models = await modelsBench(a, slow, (s) => process.stdout.write(s));
+  progress.stage("models");
+  const models = await modelsBench(a, slow, log, tick);
   let before: ReturnType<typeof beforeChild> | undefined;
-  if (ops.nativeMatMul && !a.noBefore) {
-    process.stdout.write("\nbenchmarking the same models without the native matMul (child process) …");
+  if (doBefore) {
+    progress.stage("models without the native matMul (child process)");
     before = beforeChild(a);
-    process.stdout.write(before.models ? " done" : ` failed: ${before.error}`);
+    tick();
+    if (!before.models) log(`the models without the native matMul failed: ${before.error}`);
   }
   const B = models[0].batchSize, T = models[0].seqLen;
-  printModels(`Throughput at the cpu preset (d=128, 4 layers, T=${T}, batch ${B})${before ? ", native matMul (after)" : ""}:`, models, peak.gflops);
+  printModels(say, `Throughput at the cpu preset (d=128, 4 layers, T=${T}, batch ${B})${before ? ", native matMul (after)" : ""}:`, models, peak.gflops);
   if (before?.models) {
-    printModels("The same without the native matMul (before: XNNPACK, one thread):", before.models, peak.gflops);
-    console.log("\n  model            train tok/s before → after   speed-up   fwd tok/s before → after   speed-up");
+    printModels(say, "The same without the native matMul (before: XNNPACK, one thread):", before.models, peak.gflops);
+    say("\n  model            train tok/s before → after   speed-up   fwd tok/s before → after   speed-up");
     for (const [i, m] of models.entries()) {
       const b = before.models[i];
-      console.log(
+      say(
         `  ${m.name.padEnd(16)} ${`${fmt(b.train.tokensPerSec)} → ${fmt(m.train.tokensPerSec)}`.padStart(26)}   ${fmt(m.train.tokensPerSec / b.train.tokensPerSec, 2).padStart(7)}×   ${`${fmt(b.forward.tokensPerSec)} → ${fmt(m.forward.tokensPerSec)}`.padStart(24)}   ${fmt(m.forward.tokensPerSec / b.forward.tokensPerSec, 2).padStart(7)}×`,
       );
     }
   }
-  printBreakdowns(before ? "after" : "this run", models);
-  if (before?.models) printBreakdowns("before", before.models);
+  printBreakdowns(say, before ? "after" : "this run", models);
+  if (before?.models) printBreakdowns(say, "before", before.models);
 
   let sweepRows: SweepRow[] | undefined;
   if (!a.noSweep) {
-    process.stdout.write("\n\nCost against E and k (cpu preset, batch 4):");
-    sweepRows = await sweep(a.quick, (s) => process.stdout.write(` ${s}`));
+    progress.stage("cost against E and k");
+    let first = true;
+    sweepRows = await sweep(a.quick, (s) => {
+      if (!first) tick(); // a configuration's line announces it: the one before it is done
+      first = false;
+      log(`  sweep ${s}`);
+    });
+    tick();
     const base = sweepRows[0];
-    console.log("\n\n   E   k   fwd ms   train ms   train tok/s   train ms ÷ dense   model FLOPs ÷ dense");
+    say("\nCost against E and k (cpu preset, batch 4):");
+    say("\n   E   k   fwd ms   train ms   train tok/s   train ms ÷ dense   model FLOPs ÷ dense");
     for (const r of sweepRows) {
-      console.log(`  ${String(r.experts).padStart(2)}  ${String(r.topK).padStart(2)}  ${fmt(r.fwdMs, 1).padStart(7)}  ${fmt(r.trainMs, 1).padStart(9)}   ${fmt(r.trainTokensPerSec).padStart(11)}   ${fmt(r.trainMs / base.trainMs, 2).padStart(15)}×   ${fmt(r.trainFlopsPerToken / base.trainFlopsPerToken, 2).padStart(18)}×`);
+      say(`  ${String(r.experts).padStart(2)}  ${String(r.topK).padStart(2)}  ${fmt(r.fwdMs, 1).padStart(7)}  ${fmt(r.trainMs, 1).padStart(9)}   ${fmt(r.trainTokensPerSec).padStart(11)}   ${fmt(r.trainMs / base.trainMs, 2).padStart(15)}×   ${fmt(r.trainFlopsPerToken / base.trainFlopsPerToken, 2).padStart(18)}×`);
     }
   }
 
   let memory: MemoryResult | undefined;
   if (!a.noMemory) {
-    const steps = a.memorySteps ?? (a.quick ? 200 : 1000);
-    process.stdout.write(`\nMemory over a ${steps}-step run (tiny preset, 8 experts top-4):`);
-    memory = await memoryRun(steps, "tiny", (s) => process.stdout.write(`\n  ${s}`));
-    console.log(
-      `\n  live tensors between steps: ${Math.min(...memory.samples.map((x) => x.tensors))}–${Math.max(...memory.samples.map((x) => x.tensors))} (range ${memory.tensorRange}); RSS ${fmt(memory.rssFirstMB)} MB at step ${memory.samples[Math.max(0, Math.floor(memory.samples.length / 10) - 1)].step} → ${fmt(memory.samples[memory.samples.length - 1].rssMB)} MB at the end (max ${fmt(memory.rssMaxMB)}); ${fmt(memory.seconds, 1)} s`,
+    progress.stage(`memory over a ${memorySteps}-step run`);
+    memory = await memoryRun(memorySteps, "tiny", (s) => log(`  memory run: ${s}`));
+    tick();
+    say(`\nMemory over a ${memorySteps}-step run (tiny preset, 8 experts top-4):`);
+    say(
+      `  live tensors between steps: ${Math.min(...memory.samples.map((x) => x.tensors))}–${Math.max(...memory.samples.map((x) => x.tensors))} (range ${memory.tensorRange}); RSS ${fmt(memory.rssFirstMB)} MB at step ${memory.samples[Math.max(0, Math.floor(memory.samples.length / 10) - 1)].step} → ${fmt(memory.samples[memory.samples.length - 1].rssMB)} MB at the end (max ${fmt(memory.rssMaxMB)}); ${fmt(memory.seconds, 1)} s`,
     );
   }
 
   let ablation: AblationRow[] | undefined;
   if (a.ablate) {
-    process.stdout.write("\nAblation: training step time with one fix left out (each in a fresh process):");
-    ablation = ablate(a.quick);
-    console.log("\n\n  model            configuration                          ms/step   tok/s   time ÷ all-fixes time");
+    progress.stage("ablation: one fix left out per child process");
+    ablation = ablate(a.quick, log, tick);
+    say("\nAblation: training step time with one fix left out (each in a fresh process):");
+    say("\n  model            configuration                          ms/step   tok/s   time ÷ all-fixes time");
     for (const r of ablation) {
       const label = r.skipped.length === 0 ? "all fixes" : r.skipped.length > 1 ? "stock TF.js + segmentSum only" : `without ${r.skipped[0]}`;
-      console.log(`  ${r.model.padEnd(16)} ${label.padEnd(38)} ${fmt(r.msPerStep).padStart(7)}  ${fmt(r.tokensPerSec).padStart(6)}   ${r.error ? `error: ${r.error}` : `${fmt(r.speedupOfFix ?? NaN, 2)}×`}`);
+      say(`  ${r.model.padEnd(16)} ${label.padEnd(38)} ${fmt(r.msPerStep).padStart(7)}  ${fmt(r.tokensPerSec).padStart(6)}   ${r.error ? `error: ${r.error}` : `${fmt(r.speedupOfFix ?? NaN, 2)}×`}`);
     }
   }
+  progress.finish();
 
   const result = {
     date: new Date().toISOString(),
@@ -444,10 +500,13 @@ async function main(): Promise<void> {
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(result, null, 2));
   fs.renameSync(tmp, out); // atomic: a crash never leaves a half-written results file
-  console.log(`\nwrote ${out} (${fmt(result.seconds)} s)`);
+  if (a.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stderr.write(`wrote ${out} (${fmt(result.seconds)} s)\n`);
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

@@ -102,11 +102,17 @@ export interface SweepRow {
   trainFlopsPerToken: number;
 }
 
-/** Time forward and training for each (E, k): E = 1, 2, 4, 8, 16 at k = 2; k = 1…8 at E = 8. */
-export async function sweep(quick: boolean, log: (s: string) => void): Promise<SweepRow[]> {
+/** The sweep's (E, k): E = 1, 2, 4, 8, 16 at k = 2; k = 1…8 at E = 8. */
+export function sweepConfigs(): Array<[number, number]> {
   const configs: Array<[number, number]> = [];
   for (const e of [1, 2, 4, 8, 16]) configs.push([e, Math.min(2, e)]);
   for (let k = 1; k <= 8; k++) if (k !== 2) configs.push([8, k]);
+  return configs;
+}
+
+/** Time forward and training for each (E, k) of `sweepConfigs`. */
+export async function sweep(quick: boolean, log: (s: string) => void): Promise<SweepRow[]> {
+  const configs = sweepConfigs();
   const tc = { ...TRAIN_PRESETS.cpu, batchSize: 4 }; // batch 4 in every mode: 13 configurations must stay quick
   const B = tc.batchSize, T = tc.seqLen, N = B * T;
   const rows: SweepRow[] = [];

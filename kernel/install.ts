@@ -14,6 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { packageRoot } from "../lib/util/package";
+import { parseArgs as parseCliArgs, scriptHelp, type ScriptSpec, UsageError } from "../lib/cli/args";
 import { logoPng, logoSvg } from "./logo";
 
 export const KERNEL_NAME = "flexolmo-lab";
@@ -103,36 +104,38 @@ export function installKernelSpec(target: InstallTarget, root = packageRoot(), n
   return { dir, spec };
 }
 
-const USAGE = `Usage: node dist/kernel/install.js [--user | --prefix DIR | --jupyter-path DIR]
-  --user              install for this user (default): ${path.join(userDataDir(), "kernels", KERNEL_NAME)}
-  --prefix DIR        install into DIR/share/jupyter/kernels/${KERNEL_NAME} (e.g. a virtualenv's prefix)
-  --jupyter-path DIR  install into DIR/kernels/${KERNEL_NAME}; then run Jupyter with JUPYTER_PATH=DIR`;
+export const SPEC: ScriptSpec = {
+  prog: "node dist/kernel/install.js",
+  summary: `Register the "${DISPLAY_NAME}" Jupyter kernel (one target; default --user).`,
+  flags: [
+    { name: "user", type: "boolean", help: `install for this user (default): ${path.join(userDataDir(), "kernels", KERNEL_NAME)}` },
+    { name: "prefix", type: "string", metavar: "DIR", help: `install into DIR/share/jupyter/kernels/${KERNEL_NAME} (e.g. a virtualenv's prefix)` },
+    { name: "jupyter-path", type: "string", metavar: "DIR", help: `install into DIR/kernels/${KERNEL_NAME}; then run Jupyter with JUPYTER_PATH=DIR` },
+  ],
+};
 
-/** Parse the installer's arguments. Exported for tests. */
+/** Parse the installer's arguments (throws UsageError). Exported for tests. */
 export function parseArgs(args: string[]): InstallTarget | "help" {
-  if (args.includes("--help") || args.includes("-h")) return "help";
-  let target: InstallTarget | undefined;
-  const set = (t: InstallTarget) => {
-    if (target) throw new Error(`Choose one of --user, --prefix DIR, --jupyter-path DIR (got more than one).\n${USAGE}`);
-    target = t;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--user") set({ kind: "user" });
-    else if (a === "--prefix" || a === "--jupyter-path") {
-      const dir = args[++i];
-      if (!dir || dir.startsWith("--")) throw new Error(`${a} needs a directory argument.\n${USAGE}`);
-      set(a === "--prefix" ? { kind: "prefix", dir } : { kind: "jupyter-path", dir });
-    } else throw new Error(`Unknown argument "${a}".\n${USAGE}`);
+  const p = parseCliArgs(args, SPEC.flags, []);
+  if (p.help) return "help";
+  const targets: InstallTarget[] = [];
+  if (p.flags.user) targets.push({ kind: "user" });
+  for (const flag of ["prefix", "jupyter-path"] as const) {
+    const dir = p.flags[flag] as string | undefined;
+    if (dir === undefined) continue;
+    // `--prefix --user` would make "--user" the folder: almost certainly a forgotten DIR.
+    if (dir === "" || dir.startsWith("--")) throw new UsageError(`--${flag} needs a directory argument (got "${dir}")`);
+    targets.push(flag === "prefix" ? { kind: "prefix", dir } : { kind: "jupyter-path", dir });
   }
-  return target ?? { kind: "user" };
+  if (targets.length > 1) throw new UsageError("Choose one of --user, --prefix DIR, --jupyter-path DIR (got more than one).");
+  return targets[0] ?? { kind: "user" };
 }
 
 function main(): void {
   try {
     const target = parseArgs(process.argv.slice(2));
     if (target === "help") {
-      console.log(USAGE);
+      process.stdout.write(scriptHelp(SPEC));
       return;
     }
     const { dir, spec } = installKernelSpec(target);
@@ -141,6 +144,11 @@ function main(): void {
     if (target.kind === "jupyter-path") console.log(`Jupyter finds it when JUPYTER_PATH includes ${path.resolve(target.dir)}.`);
     console.log("Check with: jupyter kernelspec list");
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${SPEC.prog}: ${e.message}\nRun '${SPEC.prog} --help' for usage.`);
+      process.exitCode = 2; // a usage error, as the flexolmo CLI reports one
+      return;
+    }
     console.error((e as Error).message);
     process.exitCode = 1;
   }

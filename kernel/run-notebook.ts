@@ -14,6 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseScriptArgs, type ScriptSpec, UsageError } from "../lib/cli/args";
 import { installKernelSpec, KERNEL_NAME } from "./install";
 
 export const DEFAULT_PYTHON = "/usr/bin/python3";
@@ -237,23 +238,27 @@ export function joinText(t: unknown): string {
   return Array.isArray(t) ? t.join("") : typeof t === "string" ? t : "";
 }
 
+export const SPEC: ScriptSpec = {
+  prog: "node dist/kernel/run-notebook.js",
+  summary: "Execute notebooks through a real Jupyter client (nbclient) with the FlexOlmo Lab kernel, and save the executed copies.",
+  positionals: [{ name: "NOTEBOOK.ipynb", help: "notebooks to run, in order", variadic: true }],
+  flags: [
+    { name: "html", type: "boolean", help: "also export each executed notebook as HTML" },
+    { name: "allow-errors", type: "boolean", help: "keep going past a cell that raises" },
+    { name: "timeout", type: "number", metavar: "S", help: "seconds per cell (positive)" },
+    { name: "out", type: "string", metavar: "DIR", help: "folder for the executed notebooks (default: a new temporary folder)" },
+  ],
+};
+
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const files: string[] = [];
-  const opts: RunNotebookOptions = {};
-  let html = false;
-  let outDir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--html") html = true;
-    else if (a === "--allow-errors") opts.allowErrors = true;
-    else if (a === "--timeout") opts.timeout = Number(argv[++i]);
-    else if (a === "--out") outDir = argv[++i];
-    else if (a.startsWith("--")) throw new Error(`Unknown option ${a}. Options: --html --allow-errors --timeout S --out DIR`);
-    else files.push(a);
-  }
-  if (!files.length) throw new Error("Usage: node dist/kernel/run-notebook.js [--html] [--allow-errors] [--timeout S] [--out DIR] NOTEBOOK.ipynb ...");
-  if (opts.timeout !== undefined && !(opts.timeout > 0)) throw new Error("--timeout needs a positive number of seconds.");
+  const { files, opts, html, outDir } = parseScriptArgs(process.argv.slice(2), SPEC, (p) => {
+    const timeout = p.flags.timeout as number | undefined;
+    if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout needs a positive number of seconds (got ${timeout})`);
+    const o: RunNotebookOptions = {};
+    if (p.flags["allow-errors"]) o.allowErrors = true;
+    if (timeout !== undefined) o.timeout = timeout;
+    return { files: p.positionals, opts: o, html: Boolean(p.flags.html), outDir: p.flags.out as string | undefined };
+  });
   const check = checkJupyter();
   if (!check.ok) throw new Error(check.reason);
   const out = outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "flexolmo-executed-"));

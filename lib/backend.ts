@@ -422,6 +422,31 @@ export function notInstalledHint(name: BackendName): string {
   }
 }
 
+const PROCESS_ERROR_EVENTS = ["uncaughtException", "unhandledRejection"] as const;
+/** `process` as a plain emitter: its typed overloads do not take a union of event names. */
+const processEvents = process as NodeJS.EventEmitter;
+
+/** The process's 'uncaughtException' and 'unhandledRejection' listeners now. */
+function processErrorHandlers(): Record<(typeof PROCESS_ERROR_EVENTS)[number], Function[]> {
+  return { uncaughtException: processEvents.listeners("uncaughtException"), unhandledRejection: processEvents.listeners("unhandledRejection") };
+}
+
+/**
+ * Remove the error listeners added since `before`. The wasm backend's Emscripten glue installs
+ * 'uncaughtException' and 'unhandledRejection' listeners that rethrow whatever they get, which
+ * turns every later uncaught error into the end of the process: in the Node REPL (which hands a
+ * failed line to those listeners as soon as there are any) a typo killed Node. The glue needs
+ * them only for its own exit() emulation, which TF.js never calls. Listeners that were there
+ * before (a test runner's, the REPL's, the user's) are kept.
+ */
+function removeHandlersAddedSince(before: ReturnType<typeof processErrorHandlers>): void {
+  for (const event of PROCESS_ERROR_EVENTS) {
+    for (const h of processEvents.listeners(event)) {
+      if (!before[event].includes(h)) processEvents.removeListener(event, h as (...args: unknown[]) => void);
+    }
+  }
+}
+
 /** Try to make `name` the active TF.js backend. Throws with the precise reason when it cannot. */
 async function tryBackend(name: BackendName, auto: boolean): Promise<WebgpuAdapterReport | undefined> {
   switch (name) {
@@ -438,8 +463,13 @@ async function tryBackend(name: BackendName, auto: boolean): Promise<WebgpuAdapt
     case "webgpu":
       return tryWebgpu(auto);
     case "wasm": {
-      require("@tensorflow/tfjs-backend-wasm");
-      if (!(await tf.setBackend("wasm"))) throw new Error("tf.setBackend('wasm') returned false (wasm binary failed to load)");
+      const before = processErrorHandlers();
+      try {
+        require("@tensorflow/tfjs-backend-wasm");
+        if (!(await tf.setBackend("wasm"))) throw new Error("tf.setBackend('wasm') returned false (wasm binary failed to load)");
+      } finally {
+        removeHandlersAddedSince(before);
+      }
       return undefined;
     }
     case "cpu": {

@@ -28,6 +28,8 @@ import { Rng } from "../../lib/model/rng";
 import { randomWindows } from "../../lib/train/batches";
 import { TRAIN_PRESETS } from "../../lib/train/config";
 import { Trainer } from "../../lib/train/trainer";
+import { parseArgs as parseCliArgs, scriptHelp, type ScriptSpec, UsageError } from "../../lib/cli/args";
+import { Progress } from "../../lib/cli/progress";
 
 interface Args {
   preset: PresetName;
@@ -44,56 +46,68 @@ interface Args {
   /** Export the checkpoints and stop (no measurement). */
   exportOnly: boolean;
   out?: string;
+  /** Print the report on stdout instead of the table. */
+  json: boolean;
 }
 
-const USAGE =
-  "usage: node dist/bench/gpu/ours.js [--preset gpu|cpu|tiny] [--backend NAME] [--models dense,moe8] [--batch B] [--seq T]\n" +
-  "                                   [--reps N] [--moe-k K] [--export DIR [--export-only]] [--out FILE]";
+export const SPEC: ScriptSpec = {
+  prog: "node dist/bench/gpu/ours.js",
+  summary: "GPU benchmark, our side: forward and training tokens/s of a dense and an 8-expert FlexOlmo model on the active TF.js backend.",
+  description: "The table goes to stdout, progress to stderr. bench/gpu/hf.py measures transformers on the same configs (--export); docs/gpu.md explains.",
+  flags: [
+    { name: "preset", type: "string", choices: Object.keys(MODEL_PRESETS), help: "model and batch size (default gpu)" },
+    { name: "backend", type: "string", metavar: "NAME", help: "TF.js backend (default: automatic, or FLEXOLMO_BACKEND)" },
+    { name: "models", type: "string", metavar: "LIST", help: "dense and/or moe8, comma-separated (default dense,moe8)" },
+    { name: "batch", type: "int", metavar: "B", help: "batch size (default: the preset's)" },
+    { name: "seq", type: "int", metavar: "T", help: "sequence length (default: the preset's)" },
+    { name: "reps", type: "int", metavar: "N", help: "timed forward passes / training steps after one warm-up each (default 5)" },
+    { name: "moe-k", type: "int", metavar: "K", help: "experts per token in the 8-expert model (default 4)" },
+    { name: "export", type: "string", metavar: "DIR", help: "write one checkpoint per model (config.json + weights + bench.json) for hf.py" },
+    { name: "export-only", type: "boolean", help: "export the checkpoints and stop (needs --export)" },
+    { name: "out", type: "string", metavar: "FILE", help: "also write the report as JSON" },
+    { name: "json", type: "boolean", help: "print the report as one JSON document on stdout instead of the table" },
+  ],
+  examples: ["node dist/bench/gpu/ours.js", "FLEXOLMO_BACKEND=webgpu node dist/bench/gpu/ours.js --out /tmp/ours.json --export /tmp/cfgs", "node dist/bench/gpu/ours.js --preset tiny --backend wasm"],
+};
 
 /** The two models of the issue: dense (one expert) and FlexOlmo's merged shape, 8 experts. */
 const EXPERT_NAMES = ["public", "math", "code", "news", "creative", "academic", "reddit", "edu"];
 function modelSpec(name: string, moeK: number): { experts: number; topK: number } {
   if (name === "dense") return { experts: 1, topK: 1 };
   if (name === "moe8") return { experts: 8, topK: moeK };
-  throw new Error(`--models: unknown model "${name}" (use dense and/or moe8)`);
+  throw new UsageError(`--models: unknown model "${name}" (use dense and/or moe8)`);
 }
 
-function positiveInt(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer (got ${JSON.stringify(v)})`);
-  return n;
+function positiveInt(flag: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new UsageError(`--${flag} needs a positive integer (got ${String(v)})`);
+  return v;
 }
 
+/** The benchmark's arguments (throws UsageError; prints the help and exits on --help, as the CLI). */
 export function parseArgs(argv: string[]): Args {
-  // Defaults: the gpu preset; top-4 of 8 is the paper's merged-model setting (docs/method.md §8.3: "top-4 of 8").
-  const a: Args = { preset: "gpu", models: ["dense", "moe8"], reps: 5, moeK: 4, exportOnly: false };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${s} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (s === "--preset") {
-      const p = val();
-      if (!(p in MODEL_PRESETS)) throw new Error(`--preset must be one of ${Object.keys(MODEL_PRESETS).join(", ")} (got "${p}")`);
-      a.preset = p as PresetName;
-    } else if (s === "--backend") a.backend = val();
-    else if (s === "--models") a.models = val().split(",").map((x) => x.trim()).filter(Boolean);
-    else if (s === "--batch") a.batch = positiveInt(s, val());
-    else if (s === "--seq") a.seq = positiveInt(s, val());
-    else if (s === "--reps") a.reps = positiveInt(s, val());
-    else if (s === "--moe-k") a.moeK = positiveInt(s, val());
-    else if (s === "--export") a.exportDir = val();
-    else if (s === "--export-only") a.exportOnly = true;
-    else if (s === "--out") a.out = val();
-    else if (s === "--help" || s === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else throw new Error(`Unknown argument "${s}"\n${USAGE}`);
+  const p = parseCliArgs(argv, SPEC.flags, []);
+  if (p.help) {
+    process.stdout.write(scriptHelp(SPEC));
+    process.exit(0);
   }
+  const f = p.flags;
+  // Defaults: the gpu preset; top-4 of 8 is the paper's merged-model setting (docs/method.md §8.3: "top-4 of 8").
+  const a: Args = {
+    preset: ((f.preset as string | undefined) ?? "gpu") as PresetName,
+    backend: f.backend as string | undefined,
+    models: ((f.models as string | undefined) ?? "dense,moe8").split(",").map((x) => x.trim()).filter(Boolean),
+    batch: positiveInt("batch", f.batch),
+    seq: positiveInt("seq", f.seq),
+    reps: positiveInt("reps", f.reps) ?? 5,
+    moeK: positiveInt("moe-k", f["moe-k"]) ?? 4,
+    exportDir: f.export as string | undefined,
+    exportOnly: Boolean(f["export-only"]),
+    out: f.out as string | undefined,
+    json: Boolean(f.json),
+  };
   for (const m of a.models) modelSpec(m, a.moeK); // validate names early
-  if (a.exportOnly && !a.exportDir) throw new Error("--export-only needs --export DIR");
+  if (a.exportOnly && !a.exportDir) throw new UsageError("--export-only needs --export DIR");
   return a;
 }
 
@@ -211,10 +225,15 @@ export async function main(argv: string[]): Promise<OursReport> {
   const backend = await initBackend(a.backend);
   console.error(`backend: ${backend.summary}`);
   const models: ModelResult[] = [];
+  const progress = new Progress({ label: "bench gpu", unit: "models", total: a.models.length, stream: process.stderr, showRate: false });
+  progress.update(0);
   for (const m of a.models) {
-    console.error(`measuring ${m} at the ${a.preset} preset …`);
+    progress.stage(m);
+    progress.log(`measuring ${m} at the ${a.preset} preset …`);
     models.push(await benchModel(m, a));
+    progress.update(models.length);
   }
+  progress.finish();
   const report: OursReport = {
     tool: "flexolmo-lab bench/gpu/ours",
     date: new Date().toISOString(),
@@ -223,14 +242,17 @@ export async function main(argv: string[]): Promise<OursReport> {
     node: process.version,
     models,
   };
-  console.log(`\nours (${backend.name}), preset ${a.preset}`);
-  console.log("| model | params (active) | B×T | forward tok/s | train tok/s | train TFLOP/s |");
-  console.log("|---|---|---|---|---|---|");
-  for (const r of models) {
-    const cell = (m: Measurement | undefined, err: string | undefined) => (m ? fmt(m.tokensPerSec) : err ? `failed: ${err}` : "not measured");
-    const fw = cell(r.forward, r.forwardError);
-    const trn = cell(r.train, r.trainError);
-    console.log(`| ${r.model} (E=${r.experts}, k=${r.topK}) | ${fmt(r.params.total / 1e6, 1)} M (${fmt(r.params.active / 1e6, 1)} M) | ${r.batchSize}×${r.seqLen} | ${fw} | ${trn} | ${fmt(r.train?.tflops, 2)} |`);
+  if (a.json) console.log(JSON.stringify(report, null, 2));
+  else {
+    console.log(`ours (${backend.name}), preset ${a.preset}`);
+    console.log("| model | params (active) | B×T | forward tok/s | train tok/s | train TFLOP/s |");
+    console.log("|---|---|---|---|---|---|");
+    for (const r of models) {
+      const cell = (m: Measurement | undefined, err: string | undefined) => (m ? fmt(m.tokensPerSec) : err ? `failed: ${err}` : "not measured");
+      const fw = cell(r.forward, r.forwardError);
+      const trn = cell(r.train, r.trainError);
+      console.log(`| ${r.model} (E=${r.experts}, k=${r.topK}) | ${fmt(r.params.total / 1e6, 1)} M (${fmt(r.params.active / 1e6, 1)} M) | ${r.batchSize}×${r.seqLen} | ${fw} | ${trn} | ${fmt(r.train?.tflops, 2)} |`);
+    }
   }
   if (a.out) {
     fs.mkdirSync(path.dirname(path.resolve(a.out)), { recursive: true });
@@ -244,6 +266,10 @@ export async function main(argv: string[]): Promise<OursReport> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((e) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${SPEC.prog}: ${e.message}\nRun '${SPEC.prog} --help' for usage.\n`);
+      process.exit(2);
+    }
     console.error(e instanceof Error ? e.message : String(e));
     process.exit(1);
   });

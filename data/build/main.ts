@@ -1,7 +1,7 @@
 /**
  * Build FlexMix-mini: `npm run data:build` (= tsc && node dist/data/build/main.js).
  *
- *   node dist/data/build/main.js [--out DIR] [--cache DIR] [--allow-drift] [--no-tokenizer]
+ *   node dist/data/build/main.js [--out DIR] [--cache DIR] [--allow-drift] [--no-tokenizer] [--json]
  *
  * Stages: fetch + verify sources → extract each domain → dedup / cap / public slice / split →
  * Arrow file → NOTICE + LICENSES → tokenizer (train split) + token counts → manifest.
@@ -34,34 +34,42 @@ import { LICENSE_VALUES, licenseFiles, noticeText } from "./licenses";
 import { buildManifest, countRows, DATA_FILE, TOKENIZER_FILE } from "./manifest";
 import { fetchAll, FetchedSources, SourceError } from "./sources";
 import { Doc } from "./types";
-import { fmtInt, listFiles, log, sha256File, stage } from "./util";
+import { fmtInt, listFiles, log, sha256File, skipStage, stage, useProgress } from "./util";
+import { type ParsedArgs, parseScriptArgs, type ScriptSpec } from "../../lib/cli/args";
+import { Progress } from "../../lib/cli/progress";
 
 interface Args {
   out: string;
   cache: string;
   allowDrift: boolean;
   tokenizer: boolean;
+  json: boolean;
 }
 
-function parseArgs(argv: string[], root: string): Args {
-  const a: Args = { out: path.join(root, "data", "flexmix-mini"), cache: path.join(root, ".sources"), allowDrift: false, tokenizer: true };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return path.resolve(v);
-    };
-    if (k === "--out") a.out = value();
-    else if (k === "--cache") a.cache = value();
-    else if (k === "--allow-drift") a.allowDrift = true;
-    else if (k === "--no-tokenizer") a.tokenizer = false;
-    else if (k === "--help" || k === "-h") {
-      process.stdout.write("usage: node dist/data/build/main.js [--out DIR] [--cache DIR] [--allow-drift] [--no-tokenizer]\n");
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k} (try --help)`);
-  }
-  return a;
+export const SPEC: ScriptSpec = {
+  prog: "node dist/data/build/main.js",
+  summary: "Build FlexMix-mini (npm run data:build): fetch and verify the pinned sources, extract, dedup, split, write the Arrow file, licenses, tokenizer and manifest.",
+  description: "The summary table goes to stdout, progress and logs to stderr. The output folder is replaced only when every stage succeeded.",
+  flags: [
+    { name: "out", type: "string", metavar: "DIR", help: "output folder (default data/flexmix-mini in the package)" },
+    { name: "cache", type: "string", metavar: "DIR", help: "downloaded sources (default .sources in the package)" },
+    { name: "allow-drift", type: "boolean", help: "accept sources whose checksums changed (recorded as warnings in manifest.json)" },
+    { name: "no-tokenizer", type: "boolean", help: "skip training the tokenizer (manifest token counts are then null)" },
+    { name: "json", type: "boolean", help: "print the counts and files as one JSON document on stdout instead of the table" },
+  ],
+  examples: ["npm run data:build", "node dist/data/build/main.js --out /tmp/flexmix --no-tokenizer"],
+};
+
+/** The checked arguments from parsed flags; folders resolved against the current directory. */
+export function argsFrom(p: ParsedArgs, root: string): Args {
+  const f = p.flags;
+  return {
+    out: f.out !== undefined ? path.resolve(f.out as string) : path.join(root, "data", "flexmix-mini"),
+    cache: f.cache !== undefined ? path.resolve(f.cache as string) : path.join(root, ".sources"),
+    allowDrift: Boolean(f["allow-drift"]),
+    tokenizer: !f["no-tokenizer"],
+    json: Boolean(f.json),
+  };
 }
 
 async function extractAll(src: FetchedSources): Promise<Doc[]> {
@@ -113,8 +121,11 @@ function summaryTable(counts: ReturnType<typeof countRows>): string {
 
 async function main(): Promise<void> {
   const root = packageRoot();
-  const args = parseArgs(process.argv.slice(2), root);
+  const args = parseScriptArgs(process.argv.slice(2), SPEC, (p) => argsFrom(p, root));
   const t0 = Date.now();
+  const progress = new Progress({ label: "data build", unit: "stages", total: 7, stream: process.stderr, showRate: false });
+  useProgress(progress);
+  progress.update(0);
   log(`FlexMix-mini build → ${path.relative(process.cwd(), args.out) || "."} (sources cache ${path.relative(process.cwd(), args.cache)})`);
 
   const src = await stage("1/7 fetch and verify sources", () => fetchAll(args.cache, args.allowDrift));
@@ -144,6 +155,7 @@ async function main(): Promise<void> {
       ({ tokens, vocabSize } = await stage("6/7 tokenizer (train split) and token counts", () => tokenizerStage(staging, rows)));
     } else {
       log("6/7 tokenizer skipped (--no-tokenizer): manifest token counts will be null");
+      skipStage();
     }
 
     await stage("7/7 manifest.json", () => {
@@ -163,18 +175,23 @@ async function main(): Promise<void> {
     throw e;
   }
 
+  progress.finish();
+  useProgress(undefined);
   const manifest = JSON.parse(fs.readFileSync(path.join(args.out, "manifest.json"), "utf8")) as { counts: ReturnType<typeof countRows>; files: Record<string, { bytes: number }> };
-  process.stdout.write(`\n${summaryTable(manifest.counts)}\n\n`);
   const total = Object.values(manifest.files).reduce((s, f) => s + f.bytes, 0);
+  if (args.json) process.stdout.write(`${JSON.stringify({ out: args.out, seconds: (Date.now() - t0) / 1000, bytes: total, counts: manifest.counts, files: manifest.files, warnings: src.warnings }, null, 2)}\n`);
+  else process.stdout.write(`${summaryTable(manifest.counts)}\n`);
   log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${Object.keys(manifest.files).length + 1} files, ${(total / 1e6).toFixed(2)} MB (+ manifest.json)`);
   if (src.warnings.length > 0) log(`${src.warnings.length} drift warning(s); see manifest.json "warnings"`);
 }
 
-main().catch((e: unknown) => {
-  if (e instanceof SourceError) {
-    process.stderr.write(`\nFlexMix-mini build failed: missing or changed source.\n${e.message}\n`);
-  } else {
-    process.stderr.write(`\nFlexMix-mini build failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  }
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    if (e instanceof SourceError) {
+      process.stderr.write(`\nFlexMix-mini build failed: missing or changed source.\n${e.message}\n`);
+    } else {
+      process.stderr.write(`\nFlexMix-mini build failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    }
+    process.exit(1);
+  });
+}

@@ -24,6 +24,7 @@ import { loadCorpus } from "../../lib/data/corpus";
 import { byteToUnicode, DEFAULT_SPECIAL_TOKENS, trainByteLevelBpe, type TokenizerJson } from "../../lib/data/bpe-train";
 import { referenceEncoders, tokenizerFromJson, type Tokenizer } from "../../lib/data/tokenizer";
 import { packageRoot } from "../../lib/util/package";
+import { type ParsedArgs, parseScriptArgs, type ScriptSpec, UsageError } from "../../lib/cli/args";
 
 interface Doc {
   domain: string;
@@ -37,26 +38,21 @@ interface Args {
   speed: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { corpus: path.join(packageRoot(), "data", "flexmix-mini"), vocab: 4096, speed: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      return v;
-    };
-    if (k === "--corpus") a.corpus = path.resolve(next());
-    else if (k === "--vocab") {
-      a.vocab = Number(next());
-      if (!Number.isInteger(a.vocab) || a.vocab < 258) throw new Error(`--vocab must be an integer ≥ 258 (got ${a.vocab})`);
-    } else if (k === "--speed") a.speed = true;
-    else if (k === "--help" || k === "-h") {
-      process.stdout.write("usage: node dist/data/build/tokenizer-compare.js [--corpus DIR] [--vocab N] [--speed]\n");
-      process.exit(0);
-    } else throw new Error(`unknown argument ${k} (try --help)`);
-  }
-  return a;
+export const SPEC: ScriptSpec = {
+  prog: "node dist/data/build/tokenizer-compare.js",
+  summary: "Compare Hugging Face's default BPE trainer (truncated) with ours at the same vocabulary size: characters per token per domain on held-out text, merges with a newline.",
+  flags: [
+    { name: "corpus", type: "string", metavar: "DIR", help: "FlexMix-mini folder (default data/flexmix-mini; without it, a fallback text set from Debian files)" },
+    { name: "vocab", type: "int", metavar: "N", help: "vocabulary size, at least 258 (default 4096)" },
+    { name: "speed", type: "boolean", help: "also time bulk encoding with all three encoders" },
+  ],
+};
+
+/** The checked arguments from parsed flags (throws UsageError). */
+export function argsFrom(p: ParsedArgs): Args {
+  const vocab = (p.flags.vocab as number | undefined) ?? 4096;
+  if (vocab < 258) throw new UsageError(`--vocab must be an integer ≥ 258 (got ${vocab})`);
+  return { corpus: p.flags.corpus !== undefined ? path.resolve(p.flags.corpus as string) : path.join(packageRoot(), "data", "flexmix-mini"), vocab, speed: Boolean(p.flags.speed) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +167,7 @@ function charsPerToken(tok: Tokenizer, docs: readonly Doc[], domains: readonly s
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseScriptArgs(process.argv.slice(2), SPEC, argsFrom);
   const fromCorpus = await corpusDocs(args.corpus);
   const docs = fromCorpus ?? fallbackDocs();
   const source = fromCorpus ? `FlexMix-mini (${args.corpus})` : "FALLBACK text set (no corpus found; see the file header)";
@@ -230,7 +226,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`tokenizer-compare failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`tokenizer-compare failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}

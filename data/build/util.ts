@@ -7,6 +7,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Progress } from "../../lib/cli/progress";
 import { Rng } from "../../lib/model/rng";
 
 // ---------------------------------------------------------------------------------------------
@@ -204,18 +205,35 @@ export function slug(s: string, maxLen = 60): string {
 
 const t0 = Date.now();
 
-/** Print one progress line with the elapsed build time, e.g. `[  12.3s] news: 1001 chunks`. */
-export function log(msg: string): void {
-  const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
-  process.stdout.write(`[${s}s] ${msg}\n`);
+/** The build's progress line (main.ts sets it): log lines go above it, stages advance it. */
+let progress: Progress | undefined;
+let stagesDone = 0;
+
+export function useProgress(p: Progress | undefined): void {
+  progress = p;
+  stagesDone = 0;
 }
 
-/** Run a stage, printing its start, end and duration. */
+/** Print one log line on stderr with the elapsed build time, e.g. `[  12.3s] news: 1001 chunks`. */
+export function log(msg: string): void {
+  const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+  if (progress) progress.log(`[${s}s] ${msg}`);
+  else process.stderr.write(`[${s}s] ${msg}\n`);
+}
+
+/** A stage that does not run this time (e.g. --no-tokenizer): it still counts as done on the progress line. */
+export function skipStage(): void {
+  progress?.update(++stagesDone);
+}
+
+/** Run a stage, printing its start, end and duration; with a progress line, one stage is one unit. */
 export async function stage<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   const start = Date.now();
   log(`▶ ${name}`);
+  progress?.stage(name);
   const out = await fn();
   log(`✔ ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  progress?.update(++stagesDone);
   return out;
 }
 

@@ -29,6 +29,8 @@ export interface PositionalSpec {
   name: string;
   help: string;
   optional?: boolean;
+  /** The last positional only: takes every remaining argument (at least one unless optional). */
+  variadic?: boolean;
 }
 
 export type FlagValue = string | number | boolean | string[] | number[];
@@ -114,14 +116,15 @@ export function parseArgs(argv: string[], flags: FlagSpec[], positionals: Positi
     const missing = positionals.slice(out.positionals.length).filter((p) => !p.optional).map((p) => p.name);
     throw new UsageError(`missing ${missing.join(", ")}`);
   }
-  if (out.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${out.positionals[positionals.length]}"`);
+  const variadic = positionals.length > 0 && positionals[positionals.length - 1].variadic === true;
+  if (!variadic && out.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${out.positionals[positionals.length]}"`);
   return out;
 }
 
 /** Help text for one command. */
 export function formatCommandHelp(prog: string, cmd: { name: string; summary: string; description?: string; positionals: PositionalSpec[]; flags: FlagSpec[]; examples?: string[] }): string {
-  const pos = cmd.positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)).join(" ");
-  const lines = [`Usage: ${prog} ${cmd.name}${pos ? " " + pos : ""}${cmd.flags.length ? " [flags]" : ""}`, "", cmd.summary];
+  const pos = cmd.positionals.map((p) => `${p.optional ? `[${p.name}]` : p.name}${p.variadic ? " ..." : ""}`).join(" ");
+  const lines = [`Usage: ${prog}${cmd.name ? ` ${cmd.name}` : ""}${pos ? " " + pos : ""}${cmd.flags.length ? " [flags]" : ""}`, "", cmd.summary];
   if (cmd.description) lines.push("", cmd.description);
   if (cmd.positionals.length) {
     lines.push("", "Arguments:");
@@ -139,4 +142,41 @@ export function formatCommandHelp(prog: string, cmd: { name: string; summary: st
     for (const e of cmd.examples) lines.push(`  ${e}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** A standalone script's command line (bench, data build, …), declared like a CLI command. */
+export interface ScriptSpec {
+  /** How the script is run, e.g. "node dist/bench/main.js": the help's usage line and error prefix. */
+  prog: string;
+  summary: string;
+  description?: string;
+  flags: FlagSpec[];
+  positionals?: PositionalSpec[];
+  examples?: string[];
+}
+
+/**
+ * Parse a standalone script's arguments with the CLI's parser, so every script spells flags the
+ * same way and answers a typo with "did you mean". `--help` prints the help on stdout and exits 0;
+ * a usage error prints what was wrong and a pointer to --help on stderr and exits 2, as `flexolmo`
+ * does. `check` validates combinations and values after parsing (throw UsageError).
+ */
+export function parseScriptArgs<T>(argv: string[], spec: ScriptSpec, check: (args: ParsedArgs) => T): T {
+  try {
+    const args = parseArgs(argv, spec.flags, spec.positionals ?? []);
+    if (args.help) {
+      process.stdout.write(scriptHelp(spec));
+      process.exit(0);
+    }
+    return check(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${spec.prog}: ${e.message}\nRun '${spec.prog} --help' for usage.\n`);
+    process.exit(2);
+  }
+}
+
+/** The help text of a standalone script. */
+export function scriptHelp(spec: ScriptSpec): string {
+  return formatCommandHelp(spec.prog, { name: "", summary: spec.summary, description: spec.description, positionals: spec.positionals ?? [], flags: spec.flags, examples: spec.examples });
 }

@@ -64,11 +64,12 @@ export function errorMessage(e: unknown): string {
  * cards, tensor names in error messages) cannot reach the terminal raw, whichever printer it took.
  */
 function safeIO(io: CliIO): CliIO {
-  return { stdout: (s) => io.stdout(terminalSafe(s)), stderr: (s) => io.stderr(terminalSafe(s)) };
+  // `terminal` is the progress line's: lib/cli/progress.ts escapes its text itself and adds only its own \r and erase-line.
+  return { stdout: (s) => io.stdout(terminalSafe(s)), stderr: (s) => io.stderr(terminalSafe(s)), ...(io.terminal ? { terminal: io.terminal } : {}) };
 }
 
 /** Run the CLI with `argv` (without `node` and the script path). Resolves to the exit code. */
-export async function main(argv: string[], rawIO: CliIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), terminal: process.stderr }): Promise<number> {
   const io = safeIO(rawIO);
   const [name, ...rest] = argv;
   if (name === undefined) {

@@ -9,8 +9,15 @@ import type { FlagSpec, ParsedArgs, PositionalSpec } from "./args";
 
 /** Where a command writes. Tests pass capturing functions; the CLI passes process streams. */
 export interface CliIO {
+  /** Results: tables, JSON. */
   stdout: (text: string) => void;
+  /** Progress and logs. */
   stderr: (text: string) => void;
+  /**
+   * The process's real stderr, for the progress line (lib/cli/progress.ts): it rewrites itself with
+   * `\r` and an erase-line sequence, which `stderr` would escape. Absent in tests: plain lines.
+   */
+  terminal?: { write(text: string): unknown; isTTY?: boolean; columns?: number };
 }
 
 export interface Command {

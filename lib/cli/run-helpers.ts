@@ -1,6 +1,7 @@
 /**
- * Pieces shared by the long-running commands (pipeline, compare): flag parsing for step counts and
- * domain lists, and a Ctrl-C that stops at the next step boundary instead of killing the process.
+ * Pieces shared by the long-running commands (pipeline, compare, reproduce, train-public): flag
+ * parsing for step counts and domain lists, `--json` output, and a Ctrl-C that stops the whole run
+ * at the next step boundary and exits 130.
  */
 import { FileError, makeDirs } from "../util/fs";
 import { FlagSpec, UsageError } from "./args";
@@ -50,6 +51,7 @@ export const studyFlags = {
   seed: (): FlagSpec => ({ name: "seed", type: "int", metavar: "S", help: "seed for everything (default 0)" }),
   recipe: (): FlagSpec => ({ name: "recipe", type: "string", choices: ["paper", "lab"], help: "FlexOlmo recipe: paper (as published) or lab (router calibration on public text with a router margin loss, β₀ = −3, k = 2; docs/recipes.md). Default lab" }),
   out: (command: string): FlagSpec => ({ name: "out", type: "string", metavar: "DIR", help: `output directory (default runs/${command}-<preset>)` }),
+  json: (what: string): FlagSpec => ({ name: "json", type: "boolean", help: `print ${what} as one JSON document on stdout instead of tables (progress and logs stay on stderr)` }),
 };
 
 /** An integer flag ≥ `min`, or undefined when absent. */
@@ -66,21 +68,38 @@ export function domainsFlag(v: unknown, fallback: string): string[] {
   return domains;
 }
 
+/** The exit code of a run stopped by Ctrl-C: 128 + SIGINT (2), what shells report for it. */
+export const EXIT_INTERRUPTED = 130;
+
 /**
- * Run `f` with an AbortSignal that the first Ctrl-C aborts (training stops after the current step
- * and the partial results are still written); a second Ctrl-C gets Node's default: exit.
+ * Run `f` with an AbortSignal that the first Ctrl-C aborts. The commands stop the whole run on it:
+ * the training call in progress ends at its next step boundary, no later stage starts, and whatever
+ * results they write say they are incomplete. Whatever `f` then returns or throws, the exit code is
+ * 130, so a script or a shell sees an interrupted run, not a finished one. A second Ctrl-C gets
+ * Node's default: the process ends at once.
  */
-export async function withInterrupt<T>(io: CliIO, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withInterrupt(io: CliIO, f: (signal: AbortSignal) => Promise<number>, log: (line: string) => void = (l) => io.stderr(`${l}\n`)): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
-    io.stderr("\ninterrupt: stopping after the current step (Ctrl-C again to kill)\n");
+    log("interrupt: stopping at the next step boundary; no later stage will run (Ctrl-C again to kill)");
     controller.abort();
     process.off("SIGINT", onSigint);
   };
   process.on("SIGINT", onSigint);
   try {
-    return await f(controller.signal);
+    const code = await f(controller.signal);
+    return controller.signal.aborted ? EXIT_INTERRUPTED : code;
+  } catch (e) {
+    if (!controller.signal.aborted) throw e;
+    // What stopped: e.g. train-public's "interrupted at step 40 of 3000; nothing was saved".
+    log(`interrupted: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_INTERRUPTED;
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+/** Print `value` as one JSON document on stdout (`--json`): the results, nothing else. */
+export function printJson(io: CliIO, value: unknown): void {
+  io.stdout(JSON.stringify(value, null, 2) + "\n");
 }

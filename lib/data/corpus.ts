@@ -13,6 +13,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { inspect } from "node:util";
 // Types only: apache-arrow (≈ 150 modules) loads when a corpus is read, not on `require("flexolmo-lab")`.
 import type { DocumentRow } from "./arrow";
 import { packageRoot } from "../util/package";
@@ -98,6 +99,8 @@ export interface CorpusSummary {
   domains: Record<Domain, SplitCounts>;
   total: SplitCounts;
   toString(): string;
+  /** The REPL and console.log print the table, not the nested counts. */
+  [inspect.custom](): string;
 }
 
 function fix(s: string, hint: string): string {
@@ -175,7 +178,20 @@ export class Corpus {
         const title = `${m.name} ${m.version}: ${total.all.documents} documents, ${compact(total.all.characters)} characters, ${compact(total.all.tokens)} tokens${vocabSize ? ` (BPE vocab ${vocabSize})` : ""}`;
         return [title, line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
       },
+      [inspect.custom](): string {
+        return this.toString();
+      },
     };
+  }
+
+  /** One line: which corpus, how many documents, from where. */
+  toString(): string {
+    return `Corpus ${this.manifest.name} ${this.manifest.version}: ${this.rows.length} documents in ${this.domains.length} domains (${this.dir}); describe() has the counts`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

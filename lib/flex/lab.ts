@@ -29,6 +29,7 @@ import { PublicModel, type Pretrained } from "./public";
 import type { DataCard } from "./cards";
 import { shippedPublicDir, whyNotShipped } from "./shipped";
 import * as path from "node:path";
+import { inspect } from "node:util";
 import { OwnerExpert, type OwnerOptions } from "./owner";
 import { flexRecipe, type FlexRecipe, type RecipeName } from "./recipes";
 
@@ -204,5 +205,15 @@ export class Lab implements LabContext {
       return trainDomainClassifier(docs.map((x) => ({ domain: x.domain, text: x.text })));
     });
     return this.classifierCache;
+  }
+
+  /** One line: preset, seed, recipe, backend and domains. */
+  toString(): string {
+    return `Lab: preset ${this.preset}, seed ${this.seed}, recipe ${this.recipe.name}, backend ${this.backend.name}; domains ${this.domains.join(", ")}`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field and tensor. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }

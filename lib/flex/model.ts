@@ -20,6 +20,7 @@
  */
 import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
+import { inspect } from "node:util";
 import type { ModelParams } from "../model/params";
 import { forward, type RouterTelemetry } from "../model/model";
 import { Rng } from "../model/rng";
@@ -376,6 +377,16 @@ export class FlexModel {
       excluded: this.config.experts.filter((e) => !active.includes(e)),
       provenance: this.provenance,
     });
+  }
+
+  /** One line: the label, the experts of this view, top-k, bias and the opt-out guarantee. */
+  toString(): string {
+    return `FlexModel "${this.label}": experts ${this.experts.join(", ")} (of ${this.config.experts.length}), top-${this.view.topK}, bias ${this.view.bias}, opt-out ${this.optOut}${this.handle.retired ? " [disposed]" : ""}`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field and tensor. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

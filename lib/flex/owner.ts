@@ -14,6 +14,7 @@
  */
 import * as tf from "../tf";
 import { archDiffs, type ModelConfig } from "../model/config";
+import { inspect } from "node:util";
 import { disposeParams } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { paramEntries } from "../model/params";
@@ -375,6 +376,16 @@ export class OwnerExpert {
     if (this.base) disposeParams(this.base);
     this.paramsValue = undefined;
     this.base = undefined;
+  }
+
+  /** One line: the owner, its domain, how far it trained, its router init and bias. */
+  toString(): string {
+    return `OwnerExpert "${this.name}" (${this.domain}): ${this.step} step${this.step === 1 ? "" : "s"}, init ${this.init}, bias ${this.biasInit === false ? "none" : this.biasInit}${this.calibration ? `, ${this.calibration} public router step(s) per step` : ""}${this.disposed ? " [disposed]" : ""}`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field and tensor. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

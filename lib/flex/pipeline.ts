@@ -16,6 +16,7 @@ import { tuneRouter } from "./tune";
 import type { EvalResult } from "./results";
 import type { TaskResult } from "./tasks";
 import type { FlexModel } from "./model";
+import type { OwnerExpert } from "./owner";
 import { makeDirs } from "../util/fs";
 
 export interface PipelineOptions {
@@ -49,8 +50,30 @@ export interface PipelineOptions {
   backend?: string;
   /** Progress lines are sent here. */
   log: (line: string) => void;
-  /** Stop between steps (the model stays usable; partial results are still written). */
+  /**
+   * Where the run stands, for a progress line: the stage, and training steps done of all the run's
+   * training steps (public model + owners + router tuning; known once the public model is chosen).
+   */
+  onProgress?: (p: PipelineProgress) => void;
+  /**
+   * Stops the run: the current training call ends at its next step boundary, no later stage starts,
+   * and results.json / summary.md are written with what finished, marked interrupted.
+   */
   signal?: AbortSignal;
+}
+
+export interface PipelineProgress {
+  stage: string;
+  stepsDone: number;
+  stepsTotal: number;
+}
+
+/** Thrown at a stage boundary once the signal has fired; runPipeline turns it into interrupted results. */
+class Interrupted extends Error {
+  constructor(readonly stage: string) {
+    super(`interrupted during "${stage}"`);
+    this.name = "Interrupted";
+  }
 }
 
 export interface PipelineResult {
@@ -71,23 +94,48 @@ export interface PipelineResult {
   tasks: Record<string, Record<string, number>>;
   invariants: Record<string, boolean>;
   out: string;
+  /** True when the signal stopped the run: the tables hold only the stages that finished. */
+  interrupted: boolean;
+  /** The stage that was running (or about to start) when the run stopped. */
+  interruptedDuring?: string;
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const t0 = performance.now();
   const stages: Record<string, number> = {};
+  // Training steps of the whole run, for onProgress: finished training calls, plus the running one.
+  const steps = { total: 0, finished: 0, current: 0, stage: "" };
+  const report = () => o.onProgress?.({ stage: steps.stage, stepsDone: steps.finished + steps.current, stepsTotal: steps.total });
   const stage = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    // A stage boundary: after Ctrl-C nothing more starts, and a stage that was cut short (its
+    // training stopped early) is not used or saved as if it had finished.
+    if (o.signal?.aborted) throw new Interrupted(name);
     const s = performance.now();
     o.log(`▶ ${name}`);
+    steps.stage = name;
+    report();
     const r = await f();
+    if (o.signal?.aborted) throw new Interrupted(name);
     stages[name] = (performance.now() - s) / 1000;
     o.log(`  done in ${stages[name].toFixed(1)} s`);
+    steps.finished += steps.current;
+    steps.current = 0;
     return r;
   };
-  const progress = (what: string, total: number) => (p: { step: number; loss: number; tokensPerSec: number }) => {
-    if (p.step % Math.max(1, Math.floor(total / 10)) === 0 || p.step === total) {
-      o.log(`  ${what} step ${p.step}/${total}  loss ${p.loss.toFixed(3)}  ${Math.round(p.tokensPerSec)} tok/s`);
-    }
+  // Made right before each training call: the previous call's steps (an earlier owner's) are finished.
+  const progress = (what: string, total: number) => {
+    steps.finished += steps.current;
+    steps.current = 0;
+    let base: number | undefined; // p.step counts the trainer's updates: more than this call's on top of the shipped model
+    return (p: { step: number; loss: number; tokensPerSec: number }) => {
+      base ??= p.step - 1;
+      const step = p.step - base;
+      steps.current = step;
+      report();
+      if (step % Math.max(1, Math.floor(total / 10)) === 0 || step === total) {
+        o.log(`  ${what} step ${step}/${total}  loss ${p.loss.toFixed(3)}  ${Math.round(p.tokensPerSec)} tok/s`);
+      }
+    };
   };
   makeDirs(o.out);
   const lab = await makeLab({ preset: o.preset, seed: o.seed, backend: o.backend, recipe: o.recipe });
@@ -114,36 +162,48 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   };
 
   const { pub, steps: publicSteps, description: publicModel } = await openPublicModel(lab, { from: o.publicFrom, steps: o.publicSteps, scratchSteps: o.scratchSteps, log: o.log });
-  if (publicSteps > 0) await stage(`public model: ${publicSteps} steps on the public mix`, () => pub.train({ steps: publicSteps, signal: o.signal, onProgress: progress("public", publicSteps) }));
-  if (!pub.pretrained?.shipped || publicSteps > 0) await pub.save(path.join(o.out, "public")); // the shipped one is already on disk
-  const pubModel = pub.model();
-  await stage("evaluate the public model", () => ev(pubModel, undefined, true));
-
+  steps.total = publicSteps + o.ownerSteps * o.domains.length + o.routerSteps;
   const invariants: Record<string, boolean> = {};
-  const owners = await stage(`owners ${o.domains.join(", ")}: ${o.ownerSteps} steps of coordinated training each`, () =>
-    trainOwners(lab, pub, o.domains, lab.recipe.owner, o.ownerSteps, {
-      signal: o.signal,
-      log: (l) => o.log(`  ${l}`),
-      onProgress: (d) => progress(d, o.ownerSteps),
-      after: async (owner) => {
-        const inv = owner.invariants();
-        invariants[owner.domain] = inv.ok;
-        o.log(`  ${inv.toString().split("\n")[0]}`);
-        await owner.save(path.join(o.out, "owners", owner.domain));
-      },
-    }),
-  );
+  let owners: OwnerExpert[] = [];
+  let merged: FlexModel | undefined;
+  let stopped: Interrupted | undefined;
+  try {
+    if (publicSteps > 0) await stage(`public model: ${publicSteps} steps on the public mix`, () => pub.train({ steps: publicSteps, signal: o.signal, onProgress: progress("public", publicSteps) }));
+    if (!pub.pretrained?.shipped || publicSteps > 0) await pub.save(path.join(o.out, "public")); // the shipped one is already on disk
+    const pubModel = pub.model();
+    await stage("evaluate the public model", () => ev(pubModel, undefined, true));
 
-  const merged = await stage("merge (stack FFNs, concatenate router rows)", () => merge(pub, owners, { k: o.k }));
-  await merged.save(path.join(o.out, "merged"));
-  await stage("evaluate the merged model", () => ev(merged, pubModel, true));
-  for (const d of o.domains) await stage(`opt out of "${d}"`, () => ev(merged.without(d), pubModel));
+    owners = await stage(`owners ${o.domains.join(", ")}: ${o.ownerSteps} steps of coordinated training each`, () =>
+      trainOwners(lab, pub, o.domains, lab.recipe.owner, o.ownerSteps, {
+        signal: o.signal,
+        log: (l) => o.log(`  ${l}`),
+        onProgress: (d) => progress(d, o.ownerSteps),
+        after: async (owner) => {
+          // An owner whose training was cut short is not saved as if it were one (trainOwners disposes it).
+          if (o.signal?.aborted) throw new Interrupted(steps.stage);
+          const inv = owner.invariants();
+          invariants[owner.domain] = inv.ok;
+          o.log(`  ${inv.toString().split("\n")[0]}`);
+          await owner.save(path.join(o.out, "owners", owner.domain));
+        },
+      }),
+    );
 
-  let tuned: FlexModel | undefined;
-  if (o.routerSteps > 0) {
-    tuned = await stage(`router tuning: ${o.routerSteps} steps on public proxies`, () => tuneRouter(merged, lab, { steps: o.routerSteps, signal: o.signal }));
-    await tuned.save(path.join(o.out, "merged-rt"));
-    await stage("evaluate the router-tuned model", () => ev(tuned!, pubModel, true));
+    const m = await stage("merge (stack FFNs, concatenate router rows)", () => merge(pub, owners, { k: o.k }));
+    merged = m;
+    await m.save(path.join(o.out, "merged"));
+    await stage("evaluate the merged model", () => ev(m, pubModel, true));
+    for (const d of o.domains) await stage(`opt out of "${d}"`, () => ev(m.without(d), pubModel));
+
+    if (o.routerSteps > 0) {
+      const tuned = await stage(`router tuning: ${o.routerSteps} steps on public proxies`, () => tuneRouter(m, lab, { steps: o.routerSteps, signal: o.signal, onProgress: progress("router", o.routerSteps) }));
+      await tuned.save(path.join(o.out, "merged-rt"));
+      await stage("evaluate the router-tuned model", () => ev(tuned, pubModel, true));
+    }
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    stopped = e;
+    o.log(`interrupted during "${e.stage}": no later stage ran; ${path.join(o.out, "results.json")} and summary.md hold the finished stages and are marked interrupted`);
   }
 
   const table: Record<string, Record<string, number>> = {};
@@ -155,7 +215,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     backend: lab.backend.summary,
     publicModel,
     domains: o.domains,
-    k: merged.view.topK,
+    k: merged ? merged.view.topK : (o.k ?? lab.recipe.k(o.domains.length)),
     seconds: (performance.now() - t0) / 1000,
     stages,
     table,
@@ -163,6 +223,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     tasks: Object.fromEntries(tasks.map((t) => [t.model, Object.fromEntries(t.scores.map((x) => [x.task, x.accuracy]))])),
     invariants,
     out: o.out,
+    interrupted: stopped !== undefined,
+    ...(stopped ? { interruptedDuring: stopped.stage } : {}),
   };
   fs.writeFileSync(path.join(o.out, "results.json"), JSON.stringify(result, null, 2) + "\n");
   fs.writeFileSync(path.join(o.out, "summary.md"), summaryMarkdown(result, evalDomains));
@@ -177,6 +239,7 @@ export function summaryMarkdown(r: PipelineResult, domains: string[]): string {
   const md = [
     `# FlexOlmo pipeline — preset \`${r.preset}\`, seed ${r.seed}`,
     "",
+    ...(r.interrupted ? [`> **Interrupted** (Ctrl-C) during "${r.interruptedDuring}": the run stopped there, so the tables below hold only the stages that finished. Run the command again for complete results.`, ""] : []),
     `Recipe: ${r.recipe}. Public model: ${r.publicModel}. Backend: ${r.backend}. Owners: ${r.domains.join(", ")}. Merged top-k: ${r.k}. Wall time: ${r.seconds.toFixed(1)} s.`,
     "",
     "Test-split perplexity (lower is better). `flexolmo − X` is the merged model with expert X opted out (exact: no router tuning).",

@@ -7,6 +7,7 @@
  * `model()` borrows the live tensors (its dispose frees nothing), `snapshot()` hands out copies the
  * caller owns. After `dispose()` every method that needs the weights throws a clear error.
  */
+import { inspect } from "node:util";
 import type { ModelConfig } from "../model/config";
 import { cloneParams, disposeParams } from "../model/model";
 import type { ModelParams } from "../model/params";
@@ -156,6 +157,18 @@ export class PublicModel {
     this.disposed = true;
     this.session.dispose();
     disposeParams(this.params);
+  }
+
+  /** One line: where the weights come from, how far they trained, the model's size. */
+  toString(): string {
+    const steps = (n: number) => `${n} step${n === 1 ? "" : "s"}`;
+    const origin = this.pretrained ? `${this.pretrained.shipped ? "shipped" : `loaded from ${this.pretrained.from}`} (${steps(this.pretrained.steps)})${this.step ? ` + ${steps(this.step)}` : ""}` : `from scratch, ${steps(this.step)}`;
+    return `PublicModel: ${origin}; d_model ${this.config.dModel}, ${this.config.nLayers} layers${this.disposed ? " [disposed]" : ""}`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field and tensor. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

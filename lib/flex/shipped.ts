@@ -100,6 +100,8 @@ export interface BuildPublicOptions {
   /** The command line that ran this, recorded in the card so anyone can rebuild it. */
   command: string;
   log: (line: string) => void;
+  /** Training steps done so far, after each step (a progress line). */
+  onProgress?: (stepsDone: number) => void;
   signal?: AbortSignal;
 }
 
@@ -135,7 +137,8 @@ export async function buildPublicModel(lab: Lab, o: BuildPublicOptions): Promise
     const domains = [...lab.domains];
     for (let done = 0; done < o.steps; ) {
       const n = Math.min(o.evalEvery, o.steps - done);
-      const rec = await pub.train({ steps: n, schedule: done === 0 ? { steps: o.steps } : "continue", signal: o.signal });
+      const [before, base] = [done, pub.step]; // p.step counts the trainer's updates, not this call's
+      const rec = await pub.train({ steps: n, schedule: done === 0 ? { steps: o.steps } : "continue", signal: o.signal, onProgress: (p) => o.onProgress?.(before + p.step - base) });
       if (rec.aborted) throw new Error(`train-public: interrupted at step ${pub.step} of ${o.steps}; nothing was saved.`);
       done += n;
       const ev = await pub.model().evaluate({ split: "valid", domains, maxWindows: o.evalWindows });

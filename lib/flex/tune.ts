@@ -7,6 +7,7 @@ import { cloneParams } from "../model/model";
 import type { ModelParams } from "../model/params";
 import { routerTuningSpec } from "../train/freeze";
 import { resumable, TrainingSession } from "../train/session";
+import type { StepProgress } from "../train/trainer";
 import { TokenBatcher, tokenStreams, joinWithEos } from "../data/batcher";
 import type { LabContext } from "./context";
 import { FlexModel } from "./model";
@@ -39,6 +40,8 @@ export interface TuneRouterOptions {
    */
   split?: "train" | "valid";
   signal?: AbortSignal;
+  /** Called after each tuning step (a progress line, a live view). */
+  onProgress?: (p: StepProgress) => void;
   /** The tuned model's label. Default: the input's label + "+RT". */
   label?: string;
 }
@@ -104,7 +107,7 @@ export async function tuneRouter(model: FlexModel, lab: LabContext, opts: TuneRo
   const session = new TrainingSession("router tuning", async () => ({ params, cfg: model.config, tc, batches: resumable(batcher), spec: routerTuningSpec() }));
   let res;
   try {
-    res = (await session.train({ steps: opts.steps, signal: opts.signal, schedule: { warmupSteps: routerWarmup(opts.steps) } })).result;
+    res = (await session.train({ steps: opts.steps, signal: opts.signal, onProgress: opts.onProgress, schedule: { warmupSteps: routerWarmup(opts.steps) } })).result;
   } finally {
     session.dispose();
   }

@@ -15,6 +15,7 @@
  * a front end with a plotly renderer would show only one chart and drop the progress bar. The
  * record `train()` returns renders the loss curve as an interactive plotly chart.
  */
+import { inspect } from "node:util";
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { LiveDisplay, type LiveDisplayOptions } from "../display/live";
 import { formatNumber } from "../display/plotly";
@@ -177,6 +178,11 @@ export class LiveTraining {
     const rs = this.routingSeries();
     const routing = rs ? ` · ${rs.series.map((x) => `${x.name} ${formatNumber(x.values[n - 1], 3)}`).join(" ")}` : "";
     return `${s.title}: step ${n}/${s.totalSteps} (${Math.round((100 * n) / s.totalSteps)}%) · loss ${s.loss[n - 1].toFixed(3)} · lr ${formatNumber(s.lr[n - 1], 3)} · ${Math.round(s.tokensPerSec[n - 1]).toLocaleString("en-US")} tok/s · ETA ${formatDuration(this.eta)}${routing}`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   private progressBar(): string {

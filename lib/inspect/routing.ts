@@ -10,6 +10,7 @@
  *
  * `routing()` runs the model once over evaluation windows; every view after that is arithmetic.
  */
+import { inspect } from "node:util";
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { assignFields, ResultRecord, textOf, type HtmlPart } from "../display/record";
 import { tokenColors, tokenColorsHtml, type TableSpec } from "../display/views";
@@ -40,6 +41,18 @@ export class RoutingReport {
     readonly sample: RoutingSample,
     private readonly decode: (id: number) => string,
   ) {}
+
+  /** One line: what was sampled, and the views it offers (the sample itself is thousands of counts). */
+  toString(): string {
+    const s = this.sample;
+    const tokens = s.domains.reduce((n, d) => n + d.tokens, 0);
+    return `routing of "${s.model}": ${tokens} tokens of ${s.domains.map((d) => d.domain).join(", ")} (${s.split}, T=${s.seqLen}), experts ${this.included.join(", ")}, top-${s.k}, ${s.layers} layers; .byDomain(), .coactivation(), .vocabulary()`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field. */
+  [inspect.custom](): string {
+    return this.toString();
+  }
 
   get experts(): string[] {
     return this.sample.experts;

@@ -14,6 +14,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { inspect } from "node:util";
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { tableText } from "../display/views";
 import { flex } from "../flex";
@@ -242,6 +243,11 @@ export class Tutorial {
 
   toString(): string {
     return tableText({ columns: ["setting", "value"], rows: this.rows() });
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   [DISPLAY](): MimeBundle {

@@ -29,7 +29,15 @@ export interface ReproduceOptions {
   command: string;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** For a progress line: each seed as it is reused, started or finished, and each part of a seed as it starts. */
+  onProgress?: (e: ReproduceProgress) => void;
 }
+
+/** A seed's part times (seconds by part name) come with "reused" and "done": the weights of the next seeds' parts. */
+export type ReproduceProgress =
+  | { seed: number; event: "reused" | "done"; parts: Record<string, number> }
+  | { seed: number; event: "start" }
+  | { seed: number; event: "stage"; stage: string };
 
 export interface ReproduceResult {
   summary?: Summary;
@@ -87,13 +95,16 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     const hit = o.fresh ? undefined : loadSeed(file, r, o.log);
     if (hit) {
       o.log(`seed ${seed}: reusing ${file} (same recipe)`);
+      o.onProgress?.({ seed, event: "reused", parts: hit.parts ?? {} });
       seeds.push(hit);
       reused.push(seed);
       continue;
     }
     try {
-      const s = await runSeed(r, seed, { backend: o.backend, log: o.log, signal: o.signal });
+      o.onProgress?.({ seed, event: "start" });
+      const s = await runSeed(r, seed, { backend: o.backend, log: o.log, signal: o.signal, onStage: (stage) => o.onProgress?.({ seed, event: "stage", stage }) });
       writeAtomic(file, JSON.stringify(s, null, 1) + "\n");
+      o.onProgress?.({ seed, event: "done", parts: s.parts });
       files.push(file);
       o.log(`seed ${seed}: done in ${(s.seconds / 60).toFixed(1)} min → ${file}`);
       seeds.push(s);
@@ -131,7 +142,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const md = renderMarkdown(summary, rel, { reasons: r.name !== "tiny" });
   const note = interrupted ? `\n> **Interrupted:** this report covers seeds ${summary.seeds.join(", ")} only; rerun the same command to finish the rest.\n` : "";
   writeAtomic(o.reportFile, md + note);
-  writeAtomic(path.join(o.resultsDir, "summary.json"), JSON.stringify(summary) + "\n"); // derived from the seed files: compact
+  // Derived from the seed files: compact. An interrupted run's says so (its tables lack the unfinished seeds).
+  writeAtomic(path.join(o.resultsDir, "summary.json"), JSON.stringify(interrupted ? { ...summary, interrupted: true } : summary) + "\n");
   files.push(o.reportFile, path.join(o.resultsDir, "summary.json"));
   return { summary, ran, reused, interrupted, files, seconds: (performance.now() - t0) / 1000 };
 }

@@ -189,6 +189,8 @@ export interface SeedOptions {
   backend?: string;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Each part of the seed as it starts, by its name in `parts` (a progress line weighs them by a finished seed's times). */
+  onStage?: (name: string) => void;
 }
 
 /** Thrown when Ctrl-C stopped a seed: its results are incomplete and are not written. */
@@ -237,6 +239,7 @@ export async function runSeed(r: Recipe, seed: number, o: SeedOptions): Promise<
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     log(`[seed ${seed}] ${name} …`);
+    o.onStage?.(name);
     const out = await f();
     parts[name] = (parts[name] ?? 0) + (performance.now() - t) / 1000;
     log(`[seed ${seed}]   ${name}: ${parts[name].toFixed(1)} s`);

@@ -29,7 +29,7 @@ test("the pipeline runs end to end under the default (lab) recipe and writes res
   assert.deepEqual(res.invariants, { math: true });
   for (const d of ["public", "owners/math", "merged"]) assert.ok(fs.existsSync(path.join(out, d, "config.json")), d);
   assert.match(fs.readFileSync(path.join(out, "summary.md"), "utf8"), /Recipe: lab\. Public model: scratch, 6 steps\./);
-  assert.match(r.out, /public model: from scratch \(no public model is shipped for the "tiny" preset/);
+  assert.match(r.err, /public model: from scratch \(no public model is shipped for the "tiny" preset/);
 });
 
 test("a public model the preset cannot have is a clear error, not a silent fallback", async () => {

@@ -43,9 +43,10 @@ test("installer arguments: one target, clear errors otherwise", () => {
   assert.deepEqual(parseArgs(["--prefix", "/x"]), { kind: "prefix", dir: "/x" });
   assert.deepEqual(parseArgs(["--jupyter-path", "/j"]), { kind: "jupyter-path", dir: "/j" });
   assert.equal(parseArgs(["--help"]), "help");
-  assert.throws(() => parseArgs(["--prefix"]), /--prefix needs a directory/);
+  assert.throws(() => parseArgs(["--prefix"]), /--prefix needs a value \(DIR\)/);
+  assert.throws(() => parseArgs(["--prefix", "--user"]), /--prefix needs a directory argument \(got "--user"\)/);
   assert.throws(() => parseArgs(["--user", "--prefix", "/x"]), /Choose one of/);
-  assert.throws(() => parseArgs(["--sys-prefix"]), /Unknown argument "--sys-prefix"/);
+  assert.throws(() => parseArgs(["--sys-prefix"]), /unknown flag --sys-prefix \(did you mean --prefix\?\)/);
   assert.equal(kernelDir({ kind: "prefix", dir: "/p" }), path.join("/p", "share", "jupyter", "kernels", KERNEL_NAME));
 });
 

@@ -4,8 +4,9 @@
  * one perplexity table. Writes results.json and summary.md.
  */
 import type { ParsedArgs } from "../args";
+import { progressFor } from "../progress";
 import type { CliIO, Command } from "../registry";
-import { domainsFlag, intFlag, outFlag, presetFlag, Preset, studyFlags, withInterrupt } from "../run-helpers";
+import { domainsFlag, intFlag, outFlag, presetFlag, Preset, printJson, studyFlags, withInterrupt } from "../run-helpers";
 
 /** Step budgets per preset (`public`: only when the public model starts from scratch). cpu: about an hour on a 2-core laptop with every row. */
 const DEFAULT_STEPS: Record<Preset, { public: number; expert: number; rt: number; btx: number; evalWindows: number }> = {
@@ -19,6 +20,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const preset = await presetFlag(args.flags.preset);
   const d = DEFAULT_STEPS[preset];
   const domains = domainsFlag(args.flags.domains, "math,code");
+  const progress = progressFor(io, { label: "compare", unit: "parts" });
+  const log = (line: string) => progress.log(line);
   return withInterrupt(io, async (signal) => {
     const out = outFlag(args.flags.out, "compare", preset);
     const r = await runStudy({
@@ -37,12 +40,18 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       skipAblations: Boolean(args.flags["no-ablations"]),
       skipUnrestricted: Boolean(args.flags["no-unrestricted"]),
       out,
-      log: (line) => io.stdout(line + "\n"),
+      log,
+      onProgress: (p) => {
+        progress.update(p.done, p.total);
+        progress.stage(p.stage);
+      },
       signal,
-    });
-    io.stdout(`\n${String(r.table)}\n\nwrote ${out}/results.json and ${out}/summary.md in ${r.seconds.toFixed(1)} s\n`);
+    }).finally(() => progress.finish());
+    if (args.flags.json) printJson(io, { ...r, table: r.table.toJSON() });
+    else io.stdout(`${String(r.table)}\n`);
+    io.stderr(`wrote ${out}/results.json and ${out}/summary.md in ${r.seconds.toFixed(1)} s\n`);
     return 0;
-  });
+  }, log);
 }
 
 export const command: Command = {
@@ -68,6 +77,7 @@ export const command: Command = {
     studyFlags.evalWindows(),
     studyFlags.seed(),
     studyFlags.out("compare"),
+    studyFlags.json("the table, build times and budgets"),
   ],
   examples: ["flexolmo compare --preset cpu", "flexolmo compare --preset tiny --domains math --out /tmp/cmp"],
   needsBackend: true,

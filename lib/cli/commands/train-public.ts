@@ -5,8 +5,9 @@
  */
 import * as path from "node:path";
 import type { ParsedArgs } from "../args";
+import { progressFor } from "../progress";
 import type { CliIO, Command } from "../registry";
-import { intFlag, prepareOutDir, presetFlag, studyFlags, withInterrupt } from "../run-helpers";
+import { intFlag, prepareOutDir, presetFlag, printJson, studyFlags, withInterrupt } from "../run-helpers";
 
 async function run(args: ParsedArgs, io: CliIO): Promise<number> {
   const { flex } = await import("../../flex");
@@ -30,7 +31,10 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
     ...(evalWindows !== undefined ? [`--eval-windows ${evalWindows}`] : []),
     ...(taskItems !== undefined ? [`--task-items ${taskItems}`] : []),
   ].join(" ");
-  io.stdout(`${command}\n  ${lab.backend.summary}; writing ${out}\n`);
+  const progress = progressFor(io, { label: "train-public", unit: "steps", total: steps });
+  const log = (line: string) => progress.log(line);
+  log(`${command}\n  ${lab.backend.summary}; writing ${out}`);
+  progress.update(0); // this run counts from step 0: the rate and ETA start here
   return withInterrupt(io, async (signal) => {
     const r = await buildPublicModel(lab, {
       steps,
@@ -39,13 +43,18 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
       taskItems,
       out,
       command,
-      log: (line) => io.stdout(line + "\n"),
+      log,
+      onProgress: (done) => progress.update(done),
       signal,
-    });
-    const tasks = r.tasks.map((t) => `${t.task} ${(100 * t.accuracy).toFixed(1)} %`).join(", ");
-    io.stdout(`\ntest perplexity: ${Object.entries(r.test).map(([d, p]) => `${d} ${p}`).join(", ")}\ntoy tasks (chance 25 %): ${tasks}\nwrote ${r.out} in ${r.seconds.toFixed(0)} s\n`);
+    }).finally(() => progress.finish());
+    if (args.flags.json) printJson(io, r);
+    else {
+      const tasks = r.tasks.map((t) => `${t.task} ${(100 * t.accuracy).toFixed(1)} %`).join(", ");
+      io.stdout(`test perplexity: ${Object.entries(r.test).map(([d, p]) => `${d} ${p}`).join(", ")}\ntoy tasks (chance 25 %): ${tasks}\n`);
+    }
+    io.stderr(`wrote ${r.out} in ${r.seconds.toFixed(0)} s\n`);
     return 0;
-  });
+  }, log);
 }
 
 export const command: Command = {
@@ -64,6 +73,7 @@ export const command: Command = {
     studyFlags.evalWindows(),
     { name: "task-items", type: "int", metavar: "N", help: "items per toy task in the card (default 48)" },
     { name: "out", type: "string", metavar: "DIR", help: "output folder (default data/public-<preset>, the shipped model's place)" },
+    studyFlags.json("the card's numbers (curve, test perplexities, toy tasks)"),
   ],
   examples: ["flexolmo train-public --preset cpu --steps 3000", "flexolmo train-public --preset tiny --steps 50 --out /tmp/pub"],
   needsBackend: true,

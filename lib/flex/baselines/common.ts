@@ -7,6 +7,7 @@
  */
 import * as tf from "../../tf";
 import { ARCH_FIELDS, type ModelConfig } from "../../model/config";
+import { inspect } from "node:util";
 import { cloneParams, disposeParams } from "../../model/model";
 import { mapParams, type ModelParams } from "../../model/params";
 import type { TrainConfig } from "../../train/config";
@@ -214,6 +215,16 @@ export abstract class TrainableBaseline {
   dispose(): void {
     this.session.dispose();
     disposeParams(this.paramsValue);
+  }
+
+  /** One line: what it is, its label and how far it trained. */
+  toString(): string {
+    return `${this.what} "${this.label}": ${this.step} step${this.step === 1 ? "" : "s"}, experts ${this.config.experts.join(", ")}`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field and tensor. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { inspect } from "node:util";
 import type { DataCard, OptOutGuarantee } from "../cards";
 import { OPT_OUT_NOTE } from "../cards";
 import type { DataContext } from "../context";
@@ -170,6 +171,11 @@ export abstract class Ensemble {
 
   toString(): string {
     return `${this.label}: ${this.kind} over ${this.experts.join(", ")} (opt-out ${this.optOut})`;
+  }
+
+  /** What the Node REPL and console.log print: this summary, not a dump of every field and tensor. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   dispose(): void {

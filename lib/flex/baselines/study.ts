@@ -53,6 +53,12 @@ export interface StudyOptions {
   /** Write results.json and summary.md here (atomically). */
   out?: string;
   log: (line: string) => void;
+  /** Each part of the study as it starts, with how many parts came before it and how many there are. */
+  onProgress?: (p: { stage: string; done: number; total: number }) => void;
+  /**
+   * Stops the study: training calls that take it end at their next step boundary, no later part
+   * starts, and runStudy throws without writing results (a table missing rows would look complete).
+   */
   signal?: AbortSignal;
 }
 
@@ -75,16 +81,27 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   }
   log(`backend ${lab.backend.name}; preset ${o.preset}; domains ${o.domains.join(", ")}; seed ${o.seed}`);
   const build: Record<string, number> = {};
+  const signal = o.signal;
+  const stopIfAborted = (name: string) => {
+    if (signal?.aborted) throw new Error(`the study was interrupted during "${name}"; no results were written`);
+  };
+  let parts = { done: 0, total: 0 };
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    stopIfAborted(name);
+    o.onProgress?.({ stage: name, done: parts.done, total: parts.total });
     const t = performance.now();
     log(`building ${name} …`);
     const r = await f();
+    stopIfAborted(name);
     build[name] = (performance.now() - t) / 1000;
     log(`  ${name}: ${build[name].toFixed(1)} s`);
+    parts.done++;
     return r;
   };
-  const signal = o.signal;
   const { pub, steps: publicSteps } = await openPublicModel(lab, { from: o.publicFrom, steps: o.publicSteps, scratchSteps: o.scratchSteps, log });
+  // The parts below, counted for onProgress: public model, dense experts, 2 soups, BTM, prompt
+  // routing, BTX, the FlexOlmo variants, the naive merge, the unrestricted MoEs, the evaluation.
+  parts = { done: 0, total: (publicSteps > 0 ? 1 : 0) + o.domains.length + 7 + (o.skipUnrestricted ? 0 : 2) + 1 };
   if (publicSteps > 0) await timed(`public model (${publicSteps} steps)`, () => pub.train({ steps: publicSteps, signal }));
   const dense: DenseExpert[] = [];
   for (const d of o.domains) dense.push(await timed(`dense expert ${d} (${o.expertSteps} steps)`, () => denseExpert(lab, pub, d).then(async (e) => (await e.train({ steps: o.expertSteps, signal }), e))));
@@ -125,8 +142,12 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
       rows.push(m);
     }
   }
+  stopIfAborted("evaluation");
+  o.onProgress?.({ stage: "evaluation", done: parts.done, total: parts.total });
   log("evaluating …");
   const table = await compare(rows, { domains: [...o.domains, "public"], reference: pub, maxWindows: o.evalWindows, log: (l) => log(`  ${l}`) });
+  stopIfAborted("evaluation");
+  o.onProgress?.({ stage: "evaluation", done: ++parts.done, total: parts.total });
   const result: StudyResult = { table, buildSeconds: build, budgets, backend: lab.backend.name, seconds: (performance.now() - t0) / 1000 };
   if (o.out) writeResults(o.out, o, result);
   owned.forEach((x) => x.dispose());
@@ -143,7 +164,7 @@ function writeAtomic(file: string, text: string): void {
 
 function writeResults(out: string, o: StudyOptions, r: StudyResult): void {
   makeDirs(out);
-  const { log: _log, signal: _signal, ...settings } = o;
+  const { log: _log, signal: _signal, onProgress: _onProgress, ...settings } = o;
   writeAtomic(path.join(out, "results.json"), JSON.stringify({ settings, backend: r.backend, seconds: r.seconds, buildSeconds: r.buildSeconds, budgets: r.budgets, table: r.table.toJSON() }, null, 2));
   const lines = [
     `# Baselines vs FlexOlmo (${o.preset}, seed ${o.seed})`,

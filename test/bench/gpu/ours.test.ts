@@ -19,7 +19,9 @@ test("bad arguments get specific errors", () => {
   assert.throws(() => parseArgs(["--models", "dense,moe3"]), /unknown model "moe3"/);
   assert.throws(() => parseArgs(["--batch", "0"]), /--batch needs a positive integer/);
   assert.throws(() => parseArgs(["--export-only"]), /--export-only needs --export DIR/);
-  assert.throws(() => parseArgs(["--frobnicate"]), /Unknown argument "--frobnicate"/);
+  assert.throws(() => parseArgs(["--frobnicate"]), /unknown flag --frobnicate/);
+  assert.throws(() => parseArgs(["--export-onyl"]), /unknown flag --export-onyl \(did you mean --export-only\?\)/);
+  assert.throws(() => parseArgs(["--reps", "two"]), /--reps must be an integer \(got "two"\)/);
   const a = parseArgs([]);
   assert.equal(a.preset, "gpu");
   assert.deepEqual(a.models, ["dense", "moe8"]);
