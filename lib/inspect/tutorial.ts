@@ -18,6 +18,7 @@ import { inspect } from "node:util";
 import { bundleOf, DISPLAY, type MimeBundle } from "../display/mime";
 import { tableText } from "../display/views";
 import { flex } from "../flex";
+import { packageRoot } from "../util/package";
 import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
 import { ownerOptions } from "../flex/train-owners";
 import type { OwnerRecipe as FlexOwnerRecipe, RecipeName } from "../flex/recipes";
@@ -258,10 +259,27 @@ export class Tutorial {
   }
 }
 
-/** A path relative to the working directory when it lies inside it, else absolute. */
-function shortPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+/**
+ * A path for printing: relative to the working directory when it lies inside it (runs/…), else
+ * relative to the package as `flexolmo-lab/…` when it lies inside the package (the shipped public
+ * model, seen from notebooks/), else absolute (a folder the user chose). Machine paths stay out of
+ * committed notebook outputs.
+ */
+export function shortPath(p: string): string {
+  const inside = (from: string) => {
+    const rel = path.relative(from, p);
+    return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : undefined;
+  };
+  const inCwd = inside(process.cwd());
+  if (inCwd) return inCwd;
+  let root: string | undefined;
+  try {
+    root = packageRoot();
+  } catch {
+    root = undefined; // no package.json above us: print the path as it is
+  }
+  const inPackage = root ? inside(root) : undefined;
+  return inPackage ? `flexolmo-lab/${inPackage.split(path.sep).join("/")}` : p;
 }
 
 /** Build the lab for a tutorial notebook: preset from the environment, the recipe's training settings. */
