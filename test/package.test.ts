@@ -43,6 +43,7 @@ test("the tarball has what the package reads at run time and no tests, results o
     "data/public-cpu/config.json", // lib/flex/shipped.ts
     "data/public-cpu/model.safetensors",
     "notebooks/01-quickstart.ipynb",
+    "notebooks/figures/flexolmo-architecture.svg", // notebook 01's architecture picture
   ];
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "data", "flexmix-mini", "manifest.json"), "utf8")) as { dataFile: string };
   need.push(`data/flexmix-mini/${manifest.dataFile}`);
