@@ -83,6 +83,17 @@ export function etaSeconds(done: number, total: number | undefined, elapsedSecon
   return (elapsedSeconds * (total - done)) / progressed;
 }
 
+/** Progress lines created and not yet finished (a command's line owns stderr while it runs). */
+let activeLines = 0;
+
+/**
+ * Whether a progress line is running now. A training call's default terminal line
+ * (lib/flex/train-view.ts) stays off then, so `reproduce` or `compare` in a terminal keep one line.
+ */
+export function progressLineActive(): boolean {
+  return activeLines > 0;
+}
+
 export class Progress {
   private readonly unit: string;
   private readonly now: () => number;
@@ -94,6 +105,8 @@ export class Progress {
   private done = 0;
   private doneAtStart?: number;
   private stageName = "";
+  /** Latest figures shown after the count (e.g. a training call's loss and tokens/s). */
+  private detail = "";
   /** Text of the line on screen (terminal mode), "" when none is drawn. */
   private drawn = "";
   private lastWrite = -Infinity;
@@ -108,6 +121,7 @@ export class Progress {
     this.redraw = opts.redraw ?? 100;
     this.total = opts.total;
     this.started = this.now();
+    activeLines++;
   }
 
   /** True when the line is rewritten in place (a terminal), false for plain lines. */
@@ -125,9 +139,14 @@ export class Progress {
     if (this.interactive) this.show(true);
   }
 
-  /** Units done so far (absolute, not an increment); `total` when it becomes known or changes. */
-  update(done: number, total?: number): void {
+  /**
+   * Units done so far (absolute, not an increment); `total` when it becomes known or changes;
+   * `detail`, figures shown after the count (they change every step, so unlike `stage` they wait
+   * for the next redraw instead of forcing one).
+   */
+  update(done: number, total?: number, detail?: string): void {
     if (total !== undefined) this.total = total;
+    if (detail !== undefined) this.detail = detail;
     if (this.doneAtStart === undefined) this.doneAtStart = done;
     this.done = done;
     this.show(false);
@@ -156,6 +175,7 @@ export class Progress {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    activeLines--;
     if (this.interactive) {
       if (this.drawn) this.opts.stream.write("\r\x1b[K");
       this.drawn = "";
@@ -177,6 +197,7 @@ export class Progress {
       const pct = Math.min(100, Math.floor((100 * this.done) / total));
       parts.push(`${pct}% ${count(this.done)}/${count(total)} ${this.unit}`);
     } else if (this.done > 0) parts.push(`${count(this.done)} ${this.unit}`);
+    if (this.detail) parts.push(this.detail);
     const progressed = this.done - (this.doneAtStart ?? this.done);
     if (this.opts.showRate !== false && progressed > 0 && elapsed > 0) parts.push(`${formatRate(progressed / elapsed)} ${this.unit}/s`);
     const eta = etaSeconds(this.done, total, elapsed, this.doneAtStart ?? 0);

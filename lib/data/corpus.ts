@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { inspect } from "node:util";
 // Types only: apache-arrow (≈ 150 modules) loads when a corpus is read, not on `require("flexolmo-lab")`.
-import type { DocumentRow } from "./arrow";
+import type { DocumentRow } from "./document-row";
 import { packageRoot } from "../util/package";
 
 /** Expert data sets, in router-row order: the public mix first, then the eight closed domains. */

@@ -21,6 +21,8 @@ import { paramEntries } from "../model/params";
 import { ownerTraining } from "../train/config";
 import { ownerExpertSpec, ownerRouterSpec } from "../train/freeze";
 import { disposeTrainerState, type StepsOptions } from "../train/trainer";
+import { checkOptionKeys } from "../util/options";
+import { TRAIN_OPTION_KEYS, withTrainView } from "./train-view";
 import { companionFromCheckpoint, resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
 import { loadCheckpoint } from "../io/checkpoint";
 import { sha256u32 } from "../util/hash";
@@ -240,6 +242,11 @@ export class OwnerExpert {
    */
   async train(opts: TrainOptions): Promise<TrainRecord> {
     this.assertLive("train");
+    checkOptionKeys(opts, TRAIN_OPTION_KEYS, `${this.session.what}.train`);
+    return withTrainView(this.session.what, opts, ["public", this.name], (o) => this.trainSteps(o));
+  }
+
+  private async trainSteps(opts: TrainOptions): Promise<TrainRecord> {
     const cal = this.calibrationSession;
     let calibrationAborted = false;
     const hooks: Pick<StepsOptions, "afterStep"> = {};

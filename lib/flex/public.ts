@@ -12,6 +12,8 @@ import type { ModelConfig } from "../model/config";
 import { cloneParams, disposeParams } from "../model/model";
 import type { ModelParams } from "../model/params";
 import type { TrainConfig } from "../train/config";
+import { checkOptionKeys } from "../util/options";
+import { TRAIN_OPTION_KEYS, withTrainView } from "./train-view";
 import { resumable, TrainingSession, type ResumePoint, type TrainOptions } from "../train/session";
 import type { DataCard } from "./cards";
 import type { LabContext } from "./context";
@@ -74,8 +76,11 @@ export class PublicModel {
    */
   async train(opts: TrainOptions): Promise<TrainRecord> {
     this.assertLive("train");
-    const run = await this.session.train(opts);
-    return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+    checkOptionKeys(opts, TRAIN_OPTION_KEYS, `${this.session.what}.train`);
+    return withTrainView(this.session.what, opts, undefined, async (o) => {
+      const run = await this.session.train(o);
+      return TrainRecord.fromSteps(this.session.what, run.result, run.history, run.routing);
+    });
   }
 
   /** sha256 over every shared-trunk tensor hash: the public model's fingerprint. */

@@ -166,7 +166,8 @@ export class Tutorial {
     }
     const pub = await this.lab.publicModel({ from: "scratch" });
     const view = opts.live === false ? undefined : liveTraining("public model", { totalSteps: steps });
-    const rec = await pub.train({ steps, onProgress: view?.onProgress });
+    // live: false — this view is the one shown (or none, with opts.live false); train's default would be a second.
+    const rec = await pub.train({ steps, onProgress: view?.onProgress, live: false });
     view?.done(rec);
     if (rec.aborted) throw new Error(`public model: training was interrupted at step ${rec.step} of ${steps}; nothing was saved. Run the cell again.`);
     await this.save(pub, dir);
@@ -187,7 +188,7 @@ export class Tutorial {
     }
     const owner = this.lab.owner(domain, base);
     const view = o.live === false ? undefined : liveTraining(`${domain} owner`, { totalSteps: steps, experts: ["public", domain] });
-    const rec = await owner.train({ steps, onProgress: view?.onProgress });
+    const rec = await owner.train({ steps, onProgress: view?.onProgress, live: false });
     view?.done(rec);
     if (rec.aborted) throw new Error(`owner "${domain}": training was interrupted at step ${rec.step} of ${steps}; nothing was saved. Run the cell again.`);
     await this.save(owner, dir);

@@ -15,7 +15,11 @@
  * `import * as tf from "@tensorflow/tfjs-core"` sees the same gradients, methods and backend.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+// Registers the cpu backend. A require, not `import "…"`: a side-effect import is kept in our .d.ts,
+// and the notebook kernel's TypeScript would then parse the cpu backend's ~60 declaration files for
+// every `import ... from "flexolmo-lab"`, though no type of ours comes from it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require("@tensorflow/tfjs-backend-cpu");
 import { registerCoreGradientsAndChainedOps } from "./core-registrations.generated";
 // Types only (erased from the JavaScript): tfjs-core's declarations of the chained methods, which
 // the umbrella's typings brought along; the methods themselves are registered below.

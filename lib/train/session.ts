@@ -46,6 +46,12 @@ export interface TrainOptions {
   signal?: AbortSignal;
   onProgress?: (p: StepProgress) => void;
   schedule?: ScheduleRequest;
+  /**
+   * Show progress while training (the public model and owners: lib/flex/train-view.ts): the live
+   * view in the notebook kernel, a progress line on a terminal's stderr. Default: on unless
+   * `onProgress` is given. The session itself ignores it.
+   */
+  live?: boolean;
 }
 
 /** What a session needs to start its trainer (built lazily: making batches or parameters can take a moment). */
