@@ -271,6 +271,7 @@ export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<
         mode: "lines+markers",
         xTitle: "layer",
         yTitle: "mean cosine",
+        integerX: true, // layers are integers: no 0.5 ticks
       }),
     );
   }
