@@ -245,7 +245,7 @@ export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<
   out["fig3-quality-vs-k.svg"] = figureToSvg(qualityVsKChart({ ks: q.ks, domains: q.domains, ppl: q.ppl as number[][], currentK: s.tables.table2.k, title: `Fig. 3 analogue — Table 2 FlexOlmo (no RT): perplexity vs k (${over})` }));
   for (const which of ["flexolmo", "rt"] as const) {
     const o = s.figures.optOut[which];
-    out[`fig4-optout-${which}.svg`] = figureToSvg(optOutChart({ removed: o.removed, domains: o.domains, deltaPct: o.deltaPct as number[][], guarantee: o.guarantee as "exact" | "approximate", title: `Fig. 4 analogue — FlexOlmo${which === "rt" ? " (RT)" : ", no RT"}: Δ perplexity % when an expert is removed — ${o.guarantee} (${over})` }));
+    out[`fig4-optout-${which}.svg`] = figureToSvg(optOutChart({ removed: o.removed, domains: o.domains, deltaPct: o.deltaPct as number[][], guarantee: o.guarantee as "exact" | "approximate", title: `Fig. 4 analogue — FlexOlmo${which === "rt" ? " (RT)" : ", no RT"}: perplexity improvement % when an expert is removed (− = worse) — ${o.guarantee} (${over})` }));
   }
   for (const which of ["external", "random"] as const) {
     const g = s.figures.geometry[which];

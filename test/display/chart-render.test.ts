@@ -60,7 +60,7 @@ export const KINDS: Record<string, () => PlotlyFigure> = {
   "opt-out-fig4": () =>
     optOutChart({ removed: ["math", "code", "news"], domains: ["math", "code", "news", "public"], deltaPct: [[41.2, 1.3, 0.4, -0.2], [0.8, 37.5, 0.9, 0.1], [0.3, 1.1, 22.7, 0.6]], guarantee: "exact" }),
   "opt-out-report": () =>
-    optOutChart({ removed: ["math", "code"], domains: ["math", "code", "public"], deltaPct: [[12.3, 0.4, -0.1], [0.2, 9.8, 0.3]], guarantee: "approximate", title: "Fig. 4 analogue — FlexOlmo (RT): Δ perplexity % when an expert is removed — approximate (mean of 3 seeds)" }),
+    optOutChart({ removed: ["math", "code"], domains: ["math", "code", "public"], deltaPct: [[12.3, 0.4, -0.1], [0.2, 9.8, 0.3]], guarantee: "approximate", title: "Fig. 4 analogue — FlexOlmo (RT): perplexity improvement % when an expert is removed (− = worse) — approximate (mean of 3 seeds)" }),
   // Notebook 06: `model.attribution(code)`, ~40 tokens × 4 experts.
   attribution: () => {
     const r = rng(7);
