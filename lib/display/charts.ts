@@ -224,7 +224,7 @@ export function barChart(spec: BarChartSpec): Chart {
   const layout = baseLayout(spec.title, spec.width ?? 640, height);
   layout.barmode = spec.stacked ? "stack" : "group";
   if (horizontal) {
-    layout.yaxis = axis(spec.categoryTitle, "category", { autorange: "reversed" }); // first category on top: reading order
+    layout.yaxis = axis(spec.categoryTitle, "category", { autorange: "reversed", ticksuffix: " " }); // first category on top: reading order
     layout.xaxis = axis(spec.valueTitle, "linear");
   } else {
     const band = (layout.width - 160) / cats.length;

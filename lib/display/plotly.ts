@@ -67,6 +67,8 @@ export interface Axis {
   /** Explicit tick positions (e.g. integers only on a layer axis); the SVG renderer honours them too. */
   tickmode?: "array";
   tickvals?: number[];
+  /** Appended to every tick label: a space keeps category labels off the bars (plotly draws them flush). */
+  ticksuffix?: string;
   /** Tick spacing; on log axes 1 = every decade, "D2" = 1, 2, 5 per decade (plotly's notation). */
   dtick?: number | "D1" | "D2";
 }
@@ -217,9 +219,9 @@ export function textColorOn(background: string): "#000000" | "#ffffff" {
 export const TITLE_SIZE = 15;
 export const TITLE_CHAR_W = 0.62;
 
-/** Top margin for a title of `lines` lines (0: no title), the same in plotly and the SVG. */
+/** Top margin for a title of `lines` lines (0: no title), the same in plotly and the SVG (plotly's line height is ≈ 1.45 em). */
 export function titleTop(lines: number): number {
-  return lines === 0 ? 14 : 40 + 19 * (lines - 1);
+  return lines === 0 ? 14 : 40 + 22 * (lines - 1);
 }
 
 /** Integer ticks covering [lo, hi]: the 1-2-5 rule with a step of at least 1 (layers, counts). */

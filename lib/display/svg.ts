@@ -181,7 +181,7 @@ export function figureToSvg(fig: PlotlyFigure): string {
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   // The builders break long titles with <br> (as plotly draws them); wrap again in case a figure came from elsewhere.
   titleLines(fig).forEach((line, i) =>
-    out.push(`<text x="${px(W / 2)}" y="${24 + 19 * i}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="600" fill="${INK}">${escapeXml(line)}</text>`),
+    out.push(`<text x="${px(W / 2)}" y="${24 + 22 * i}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="600" fill="${INK}">${escapeXml(line)}</text>`),
   );
   const heat = fig.data.find((t): t is HeatmapTrace => t.type === "heatmap");
   if (heat) renderHeatmap(fig, heat, out);
