@@ -263,8 +263,10 @@ export interface HeatmapSpec {
   zmax?: number;
   /** Write each value in its cell. Default: on when there are at most 400 cells (beyond that text is unreadable). */
   annotate?: boolean;
-  /** Significant digits of the cell text (default 3). */
+  /** Significant digits of the cell text (default: the decimals the colour range needs, see cellNumber). */
   digits?: number;
+  /** Fixed decimals of the cell text (e.g. 1 for percentages); overrides `digits`. */
+  decimals?: number;
   colorbarTitle?: string;
   width?: number;
   height?: number;
@@ -274,9 +276,9 @@ export interface HeatmapSpec {
  * A cell's number rounded for reading: as many decimals as the colour range needs to tell cells
  * apart (shares and cosines: 2, percentages in the tens: 1), never an exponent.
  */
-function cellNumber(v: number, zmin: number, zmax: number): string {
+function cellNumber(v: number, zmin: number, zmax: number, fixed?: number): string {
   const m = Math.max(Math.abs(zmin), Math.abs(zmax));
-  const decimals = m >= 100 ? 0 : m >= 10 ? 1 : m >= 0.1 ? 2 : 3;
+  const decimals = fixed ?? (m >= 100 ? 0 : m >= 10 ? 1 : m >= 0.1 ? 2 : 3);
   const s = v.toFixed(decimals);
   return /^-?0(\.0*)?$/.test(s) ? s.replace("-", "") : s.replace("-", "−");
 }
@@ -324,7 +326,7 @@ export function heatmap(spec: HeatmapSpec): Chart {
   // ~44 px per column and ~30 px per row keep 3-digit cell text legible; clamped to a notebook column.
   const width = spec.width ?? Math.min(900, Math.max(360, 220 + 44 * cols));
   const height = spec.height ?? Math.min(720, Math.max(240, 130 + 30 * rows));
-  const texts = z.map((r) => r.map((v) => (v === null ? "" : spec.digits !== undefined ? formatNumber(v, spec.digits) : cellNumber(v, zmin, zmax))));
+  const texts = z.map((r) => r.map((v) => (v === null ? "" : spec.digits !== undefined && spec.decimals === undefined ? formatNumber(v, spec.digits) : cellNumber(v, zmin, zmax, spec.decimals))));
   // Cell numbers only where they fit their cells (estimated from the plot area left after labels and
   // colour bar): numbers wider than a cell overprint their neighbours. Hover (plotly) and the SVG's
   // tooltips still give every value.

@@ -240,6 +240,7 @@ export function optOutChart(s: OptOutChartSpec): Chart {
     xTitle: "evaluation domain",
     yTitle: "expert removed",
     colorbarTitle: "improvement %",
+    decimals: 1, // percentages: one decimal reads best
   });
 }
 
