@@ -12,7 +12,7 @@
 import type { Renderable } from "./mime";
 import { renderable } from "./mime";
 import type { Annotation, Axis, BarTrace, ColorStop, HeatmapTrace, Layout, PlotlyFigure, ScatterTrace, Shape } from "./plotly";
-import { COLOR_SCALES, colorAt, describeFigure, formatNumber, paletteColor, textColorOn } from "./plotly";
+import { COLOR_SCALES, colorAt, describeFigure, formatNumber, niceIntegerTicks, paletteColor, textColorOn, textWidth, TITLE_CHAR_W, TITLE_SIZE, titleTop, wrapLines } from "./plotly";
 
 export type Chart = PlotlyFigure & Renderable;
 
@@ -70,9 +70,18 @@ function refShapes(refs: RefLine[] | undefined, axis: "x" | "y"): { shapes: Shap
   return { shapes, annotations };
 }
 
+/**
+ * Category labels wider than their band are drawn vertically (as the SVG does): plotly's automatic
+ * 30°/45° angles still let long neighbours overlap.
+ */
+function verticalIfCrowded(labels: readonly string[], band: number): Partial<Axis> {
+  return Math.max(...labels.map((l) => textWidth(l, 11))) + 6 > band ? { tickangle: -90 } : {};
+}
+
 /** An axis; the title is omitted when empty so plotly does not reserve space for it. */
 function axis(title: string | undefined, type: Axis["type"], extra: Partial<Axis> = {}): Axis {
-  const a: Axis = { type, ...extra };
+  // automargin: our margins are small, and plotly grows them just enough for the labels it draws.
+  const a: Axis = { type, automargin: true, ...extra };
   if (title) a.title = { text: title };
   return a;
 }
@@ -81,7 +90,15 @@ function baseLayout(title: string | undefined, width: number, height: number): L
   // No `template`: plotly.js wants a template object there (a name like "plotly_white" only works in
   // Python), and its built-in look (white background, light grid) already matches our SVG.
   const layout: Layout = { width, height };
-  if (title) layout.title = { text: title };
+  // plotly's default margins (80 px left/right, 100 top, 80 bottom) squash small charts to a strip and
+  // its title is one line however long: so the title is wrapped to the figure's width (the SVG draws
+  // the same lines), the top margin fits it, and the other margins grow with the axes (automargin).
+  const lines = title ? wrapLines(title, width - 24, TITLE_SIZE, TITLE_CHAR_W) : [];
+  layout.margin = { t: titleTop(lines.length), l: 10, r: 10, b: 10 };
+  if (title) {
+    // plotly centres the title's lines in the top margin when y is left to it ("auto").
+    layout.title = { text: lines.join("<br>"), font: { size: TITLE_SIZE }, x: 0.5, xanchor: "center" };
+  }
   return layout;
 }
 
@@ -108,6 +125,8 @@ export interface LineChartSpec {
   /** Log-scale y (losses over many steps). Non-positive values become gaps. */
   logY?: boolean;
   refLines?: RefLine[];
+  /** x counts something (layers, steps of k): ticks only at integers, never 0.5. */
+  integerX?: boolean;
   /** Default 640 × 360 px: fits a notebook column without scrolling. */
   width?: number;
   height?: number;
@@ -132,7 +151,19 @@ export function lineChart(spec: LineChartSpec): Chart {
   });
   const layout = baseLayout(spec.title, spec.width ?? 640, spec.height ?? 360);
   layout.xaxis = axis(spec.xTitle, "linear");
+  if (spec.integerX) {
+    // Layers and counts are integers: plotly's automatic ticks would put 0.5, 1.5, … between them.
+    const xs = traces.flatMap((t) => t.x as number[]);
+    layout.xaxis.tickmode = "array";
+    layout.xaxis.tickvals = niceIntegerTicks(Math.min(...xs), Math.max(...xs), Math.max(2, Math.round((layout.width - 120) / 80)));
+  }
   layout.yaxis = axis(spec.yTitle, spec.logY ? "log" : "linear");
+  if (spec.logY) {
+    // plotly labels every digit 2…9 on a short log axis, and those labels collide: 1-2-5 under two
+    // decades, powers of ten above (as the SVG does).
+    const ys = traces.flatMap((t) => t.y).filter((v): v is number => v !== null && v > 0);
+    layout.yaxis.dtick = ys.length && Math.log10(Math.max(...ys) / Math.min(...ys)) < 2 ? "D2" : 1;
+  }
   layout.showlegend = traces.length > 1;
   const refs = refShapes(spec.refLines, "y");
   if (refs.shapes.length) layout.shapes = refs.shapes;
@@ -193,10 +224,11 @@ export function barChart(spec: BarChartSpec): Chart {
   const layout = baseLayout(spec.title, spec.width ?? 640, height);
   layout.barmode = spec.stacked ? "stack" : "group";
   if (horizontal) {
-    layout.yaxis = axis(spec.categoryTitle, "category", { autorange: "reversed" }); // first category on top: reading order
+    layout.yaxis = axis(spec.categoryTitle, "category", { autorange: "reversed", ticksuffix: " " }); // first category on top: reading order
     layout.xaxis = axis(spec.valueTitle, "linear");
   } else {
-    layout.xaxis = axis(spec.categoryTitle, "category");
+    const band = (layout.width - 160) / cats.length;
+    layout.xaxis = axis(spec.categoryTitle, "category", verticalIfCrowded(cats, band));
     layout.yaxis = axis(spec.valueTitle, "linear");
   }
   layout.showlegend = traces.length > 1;
@@ -231,11 +263,24 @@ export interface HeatmapSpec {
   zmax?: number;
   /** Write each value in its cell. Default: on when there are at most 400 cells (beyond that text is unreadable). */
   annotate?: boolean;
-  /** Significant digits of the cell text (default 3). */
+  /** Significant digits of the cell text (default: the decimals the colour range needs, see cellNumber). */
   digits?: number;
+  /** Fixed decimals of the cell text (e.g. 1 for percentages); overrides `digits`. */
+  decimals?: number;
   colorbarTitle?: string;
   width?: number;
   height?: number;
+}
+
+/**
+ * A cell's number rounded for reading: as many decimals as the colour range needs to tell cells
+ * apart (shares and cosines: 2, percentages in the tens: 1), never an exponent.
+ */
+function cellNumber(v: number, zmin: number, zmax: number, fixed?: number): string {
+  const m = Math.max(Math.abs(zmin), Math.abs(zmax));
+  const decimals = fixed ?? (m >= 100 ? 0 : m >= 10 ? 1 : m >= 0.1 ? 2 : 3);
+  const s = v.toFixed(decimals);
+  return /^-?0(\.0*)?$/.test(s) ? s.replace("-", "") : s.replace("-", "−");
 }
 
 /** Heatmap with a colour bar and (optionally) the value written in each cell. */
@@ -275,23 +320,34 @@ export function heatmap(spec: HeatmapSpec): Chart {
     xgap: 1,
     ygap: 1,
   };
-  if (spec.colorbarTitle) trace.colorbar = { title: { text: spec.colorbarTitle } };
-  const annotate = spec.annotate ?? rows * cols <= 400;
+  // A thin bar with its title beside it (plotly's default is 30 px wide with the title on top, which
+  // takes a third of a small heatmap's width and collides with the tick labels).
+  trace.colorbar = { thickness: 14, ...(spec.colorbarTitle ? { title: { text: spec.colorbarTitle, side: "right" as const } } : {}) };
+  // ~44 px per column and ~30 px per row keep 3-digit cell text legible; clamped to a notebook column.
+  const width = spec.width ?? Math.min(900, Math.max(360, 220 + 44 * cols));
+  const height = spec.height ?? Math.min(720, Math.max(240, 130 + 30 * rows));
+  const texts = z.map((r) => r.map((v) => (v === null ? "" : spec.digits !== undefined && spec.decimals === undefined ? formatNumber(v, spec.digits) : cellNumber(v, zmin, zmax, spec.decimals))));
+  // Cell numbers only where they fit their cells (estimated from the plot area left after labels and
+  // colour bar): numbers wider than a cell overprint their neighbours. Hover (plotly) and the SVG's
+  // tooltips still give every value.
+  const labelW = Math.max(...spec.y.map((l) => textWidth(l, 11)));
+  const cellW = (width - labelW - 110) / cols;
+  const cellH = (height - titleTop(1) - 60) / rows;
+  const widest = Math.max(0, ...texts.flat().map((t) => textWidth(t, 11)));
+  const fits = widest + 4 <= cellW && cellH >= 14;
+  const annotate = spec.annotate ?? (rows * cols <= 400 && fits);
   const annotations: Annotation[] = [];
   if (annotate) {
     z.forEach((r, i) =>
       r.forEach((v, j) => {
         if (v === null) return;
         const bg = colorAt(scale, (v - zmin) / (zmax - zmin));
-        annotations.push({ x: spec.x[j], y: spec.y[i], text: formatNumber(v, spec.digits ?? 3), showarrow: false, font: { color: textColorOn(bg), size: 11 } });
+        annotations.push({ x: spec.x[j], y: spec.y[i], text: texts[i][j], showarrow: false, font: { color: textColorOn(bg), size: 11 } });
       }),
     );
   }
-  // ~44 px per column and ~30 px per row keep 3-digit cell text legible; clamped to a notebook column.
-  const width = spec.width ?? Math.min(900, Math.max(360, 220 + 44 * cols));
-  const height = spec.height ?? Math.min(720, Math.max(240, 130 + 30 * rows));
   const layout = baseLayout(spec.title, width, height);
-  layout.xaxis = axis(spec.xTitle, "category");
+  layout.xaxis = axis(spec.xTitle, "category", verticalIfCrowded(spec.x, cellW));
   layout.yaxis = axis(spec.yTitle, "category", { autorange: "reversed" }); // row 0 on top: matrix order
   if (annotations.length) layout.annotations = annotations;
   return chart({ data: [trace], layout });

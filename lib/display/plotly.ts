@@ -45,7 +45,7 @@ export interface HeatmapTrace {
   zmin: number;
   zmax: number;
   showscale?: boolean;
-  colorbar?: { title?: { text: string } };
+  colorbar?: { title?: { text: string; side?: "right" | "top" | "bottom" }; thickness?: number };
   /** Spaces between cells in px (plotly attribute names). */
   xgap?: number;
   ygap?: number;
@@ -62,6 +62,15 @@ export interface Axis {
   range?: [number, number];
   zeroline?: boolean;
   tickangle?: number;
+  /** Let plotly grow the margins to fit the tick labels and the axis title (we set small fixed margins). */
+  automargin?: boolean;
+  /** Explicit tick positions (e.g. integers only on a layer axis); the SVG renderer honours them too. */
+  tickmode?: "array";
+  tickvals?: number[];
+  /** Appended to every tick label: a space keeps category labels off the bars (plotly draws them flush). */
+  ticksuffix?: string;
+  /** Tick spacing; on log axes 1 = every decade, "D2" = 1, 2, 5 per decade (plotly's notation). */
+  dtick?: number | "D1" | "D2";
 }
 
 /** A text label (heatmap cell values, reference-line labels). Arrows are not supported. */
@@ -90,8 +99,19 @@ export interface Shape {
   line: { color: string; width?: number; dash?: "solid" | "dash" | "dot" };
 }
 
+/** A figure title; long titles are broken into lines with `<br>` (plotly's line break) by the builders. */
+export interface Title {
+  text: string;
+  font?: { size?: number };
+  x?: number;
+  xanchor?: "left" | "center" | "right";
+  y?: number;
+  yref?: "container" | "paper";
+  yanchor?: "top" | "middle" | "bottom";
+}
+
 export interface Layout {
-  title?: { text: string };
+  title?: Title;
   width: number;
   height: number;
   xaxis?: Axis;
@@ -117,10 +137,17 @@ export function isPlotlyFigure(x: unknown): x is PlotlyFigure {
 // ---------------------------------------------------------------------------------------------
 // Colours
 
-/** Categorical palette: Tableau 10, distinct for colour-vision deficiencies better than plotly's default. */
+/**
+ * Categorical palette: Tableau 10 (distinct for colour-vision deficiencies better than plotly's
+ * default), then ten more hues unlike any of the first ten, so that a 12-model comparison (notebook 08)
+ * or a 20-expert model never gives two series the same colour. Indexes below 10 are unchanged, so
+ * expert colours stay what they were.
+ */
 export const PALETTE = [
   "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+  "#1b3a6b", "#8cd17d", "#a8325e", "#17becf", "#6a3d9a",
+  "#bcbd22", "#5c3a1e", "#000000", "#d4a6c8", "#2ca02c",
 ] as const;
 
 export function paletteColor(i: number): string {
@@ -186,6 +213,58 @@ export function textColorOn(background: string): "#000000" | "#ffffff" {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Text
+
+/** Title font size and its (bold) average advance, shared by the builders' wrapping and the SVG. */
+export const TITLE_SIZE = 15;
+export const TITLE_CHAR_W = 0.62;
+
+/** Top margin for a title of `lines` lines (0: no title), the same in plotly and the SVG (plotly's line height is ≈ 1.45 em). */
+export function titleTop(lines: number): number {
+  return lines === 0 ? 14 : 40 + 22 * (lines - 1);
+}
+
+/** Integer ticks covering [lo, hi]: the 1-2-5 rule with a step of at least 1 (layers, counts). */
+export function niceIntegerTicks(lo: number, hi: number, count: number): number[] {
+  const span = Math.max(1, hi - lo);
+  const raw = Math.max(1, span / Math.max(1, count));
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const err = raw / power;
+  const step = Math.max(1, (err >= Math.sqrt(50) ? 10 : err >= Math.sqrt(10) ? 5 : err >= Math.sqrt(2) ? 2 : 1) * power);
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
+  return out;
+}
+
+/** Average glyph advance / font size for a sans-serif UI font (≈0.55–0.6 for digits and lowercase; bold titles ≈0.62). */
+export const CHAR_W = 0.58;
+
+/** Estimated width in px of `s` at `size` px (no font metrics in Node: an average advance per character). */
+export function textWidth(s: string, size: number, charW = CHAR_W): number {
+  return [...s].length * size * charW;
+}
+
+/**
+ * Break `text` at spaces into lines no wider than `maxWidth` (estimated); a single word longer than
+ * that stays whole. Why: a title wider than the figure is cut off on both sides, in plotly and SVG alike.
+ */
+export function wrapLines(text: string, maxWidth: number, size: number, charW = CHAR_W): string[] {
+  const lines: string[] = [];
+  for (const para of text.split(/<br\s*\/?>/i)) {
+    let line = "";
+    for (const word of para.split(" ")) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && textWidth(next, size, charW) > maxWidth) {
+        lines.push(line);
+        line = word;
+      } else line = next;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Numbers and summaries
 
 /** Compact number text: 4 significant digits, no trailing zeros, exponent only when needed. */
@@ -201,7 +280,7 @@ export function formatNumber(v: number | null | undefined, digits = 4): string {
 
 /** One-line description of a figure, used as its text/plain when nothing better is given. */
 export function describeFigure(fig: PlotlyFigure): string {
-  const title = fig.layout.title?.text ? `"${fig.layout.title.text}"` : "(untitled)";
+  const title = fig.layout.title?.text ? `"${fig.layout.title.text.replace(/<br\s*\/?>/gi, " ")}"` : "(untitled)";
   const kinds = [...new Set(fig.data.map((t) => t.type))].join("+") || "empty";
   const parts = fig.data.map((t) => {
     if (t.type === "heatmap") return `${t.z.length}×${t.x.length} heatmap`;

@@ -13,23 +13,18 @@
  * The output is deterministic (same figure ⇒ same string), which the snapshot tests rely on.
  */
 import type { Annotation, Axis, BarTrace, Datum, HeatmapTrace, PlotlyFigure, ScatterTrace, Shape } from "./plotly";
-import { colorAt, formatNumber, paletteColor } from "./plotly";
+import { colorAt, formatNumber, paletteColor, textWidth, TITLE_CHAR_W, TITLE_SIZE, titleTop, wrapLines } from "./plotly";
 
 const FONT = "system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
-/** Average glyph advance / font size for a sans-serif UI font (measured ≈0.55–0.6 for digits and lowercase). */
-const CHAR_W = 0.58;
 const TICK_FONT = 11;
 const GRID = "#e8e8e8";
 const AXIS = "#9e9e9e";
 const INK = "#333333";
-const MAX_LABEL_CHARS = 24;
+/** Longer labels are cut with "…"; 40 keeps the report's model names ("BTM over FFN-only dense experts") whole. */
+const MAX_LABEL_CHARS = 40;
 
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
-}
-
-function textWidth(s: string, size: number): number {
-  return s.length * size * CHAR_W;
 }
 
 /** Pixel coordinates with 0.1 px precision: plenty for screens, keeps the SVG small and stable. */
@@ -102,7 +97,7 @@ function categoryScale(categories: string[], a: number, b: number, reversed: boo
   };
 }
 
-function linearScale(lo: number, hi: number, a: number, b: number, tickCount: number, log: boolean, reversed: boolean): Scale {
+function linearScale(lo: number, hi: number, a: number, b: number, tickCount: number, log: boolean, reversed: boolean, tickvals?: number[]): Scale {
   const [from, to] = reversed ? [b, a] : [a, b];
   const f = (u: number) => from + ((u - lo) / (hi - lo || 1)) * (to - from);
   let ticks: Tick[];
@@ -117,7 +112,7 @@ function linearScale(lo: number, hi: number, a: number, b: number, tickCount: nu
     }
     ticks = values.map((v) => ({ pos: f(v), label: formatNumber(Number(Math.pow(10, v).toPrecision(6))) }));
   } else {
-    ticks = niceTicks(lo, hi, tickCount).map((v) => ({ pos: f(v), label: formatNumber(v) }));
+    ticks = (tickvals ?? niceTicks(lo, hi, tickCount)).map((v) => ({ pos: f(v), label: formatNumber(v) }));
   }
   return {
     map: (v) => {
@@ -184,11 +179,14 @@ export function figureToSvg(fig: PlotlyFigure): string {
   const out: string[] = [];
   const title = layout.title?.text;
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  if (title) out.push(`<text x="${px(W / 2)}" y="24" text-anchor="middle" font-size="15" font-weight="600" fill="${INK}">${escapeXml(title)}</text>`);
+  // The builders break long titles with <br> (as plotly draws them); wrap again in case a figure came from elsewhere.
+  titleLines(fig).forEach((line, i) =>
+    out.push(`<text x="${px(W / 2)}" y="${24 + 22 * i}" text-anchor="middle" font-size="${TITLE_SIZE}" font-weight="600" fill="${INK}">${escapeXml(line)}</text>`),
+  );
   const heat = fig.data.find((t): t is HeatmapTrace => t.type === "heatmap");
   if (heat) renderHeatmap(fig, heat, out);
   else renderCartesian(fig, out);
-  const label = escapeXml(title ?? "chart");
+  const label = escapeXml(title ? title.replace(/<br\s*\/?>/gi, " ") : "chart");
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
     `role="img" aria-label="${label}" font-family="${escapeXml(FONT)}" style="max-width:100%;height:auto">` +
@@ -197,17 +195,22 @@ export function figureToSvg(fig: PlotlyFigure): string {
   );
 }
 
+function titleLines(fig: PlotlyFigure): string[] {
+  const t = fig.layout.title?.text;
+  return t ? wrapLines(t, fig.layout.width - 24, TITLE_SIZE, TITLE_CHAR_W) : [];
+}
+
 /** The text/html fallback for a figure: the SVG in a div (no scripts, no external resources). */
 export function figureToHtml(fig: PlotlyFigure): string {
   return `<div class="flexolmo-figure">${figureToSvg(fig)}</div>`;
 }
 
-/** Tick labels under the x axis (at 45° when they would overlap) and left of the y axis; (x0, y0) is the plot's bottom-left corner. */
+/** Tick labels under the x axis (vertical when they would overlap: at 45° long neighbours still collide, as plotly also avoids) and left of the y axis; (x0, y0) is the plot's bottom-left corner. */
 function tickLabels(xs: Scale, ys: Scale, x0: number, y0: number, rotate: boolean, out: string[]): void {
   for (const t of xs.ticks) {
     out.push(
       rotate
-        ? `<text transform="translate(${px(t.pos)} ${px(y0 + 10)}) rotate(-45)" text-anchor="end" dy="0.35em" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`
+        ? `<text transform="translate(${px(t.pos)} ${px(y0 + 8)}) rotate(-90)" text-anchor="end" dy="0.35em" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`
         : `<text x="${px(t.pos)}" y="${px(y0 + 16)}" text-anchor="middle" font-size="${TICK_FONT}" fill="#555555">${escapeXml(t.label)}</text>`,
     );
   }
@@ -331,7 +334,7 @@ function renderCartesian(fig: PlotlyFigure, out: string[]): void {
   // Margins: room for tick labels, axis titles and the legend.
   const legend = legendEntries(fig);
   const legendW = legend.length ? Math.max(...legend.map((e) => textWidth(shorten(e.name), TICK_FONT))) + 40 : 0;
-  const top = layout.title?.text ? 40 : 14;
+  const top = titleTop(titleLines(fig).length);
   const approxPlotH = H - top - 50;
   const yTickCount = Math.max(2, Math.min(10, Math.round(approxPlotH / 45)));
   const yTickLabels = yCat
@@ -344,7 +347,7 @@ function renderCartesian(fig: PlotlyFigure, out: string[]): void {
   const plotW = W - left - right;
   const xLabelW = xCat ? Math.max(0, ...xCats.map((c) => textWidth(shorten(c), TICK_FONT))) : 0;
   const rotate = xCat && xCats.length > 0 && xLabelW + 6 > plotW / xCats.length;
-  const bottom = 12 + (xTitle ? 20 : 0) + (rotate ? xLabelW * Math.sin(Math.PI / 4) + 14 : 18);
+  const bottom = 12 + (xTitle ? 20 : 0) + (rotate ? xLabelW + 12 : 18);
   const frame: Frame = { left, right, top, bottom };
   const x0 = left;
   const x1 = W - right;
@@ -355,7 +358,7 @@ function renderCartesian(fig: PlotlyFigure, out: string[]): void {
   const xTickCount = Math.max(2, Math.min(10, Math.round((x1 - x0) / 80)));
   const xs = xCat
     ? categoryScale(xCats, x0, x1, layout.xaxis?.autorange === "reversed")
-    : linearScale(xRange![0], xRange![1], x0, x1, xTickCount, xLog, layout.xaxis?.autorange === "reversed");
+    : linearScale(xRange![0], xRange![1], x0, x1, xTickCount, xLog, layout.xaxis?.autorange === "reversed", layout.xaxis?.tickmode === "array" ? layout.xaxis.tickvals : undefined);
   const ys = yCat
     ? // plotly puts the first y category at the BOTTOM and `autorange: "reversed"` puts it on top. This
       // scale runs from y1 (top) down to y0, so the plotly default is our "reversed" order.
@@ -527,14 +530,14 @@ function renderHeatmap(fig: PlotlyFigure, t: HeatmapTrace, out: string[]): void 
   const scaleTicks = niceTicks(t.zmin, t.zmax, 5);
   const cbLabelW = Math.max(0, ...scaleTicks.map((v) => textWidth(formatNumber(v), TICK_FONT)));
   const right = showScale ? 16 + 14 + 6 + cbLabelW + (cbTitle ? 22 : 8) : 16;
-  const top = layout.title?.text ? 40 : 14;
+  const top = titleTop(titleLines(fig).length);
   const yTitle = layout.yaxis?.title?.text;
   const xTitle = layout.xaxis?.title?.text;
   const left = 12 + (yTitle ? 18 : 0) + Math.max(0, ...yCats.map((c) => textWidth(shorten(c), TICK_FONT)));
   const plotW = W - left - right;
   const xLabelW = Math.max(0, ...xCats.map((c) => textWidth(shorten(c), TICK_FONT)));
   const rotate = xCats.length > 0 && xLabelW + 6 > plotW / xCats.length;
-  const bottom = 12 + (xTitle ? 20 : 0) + (rotate ? xLabelW * Math.sin(Math.PI / 4) + 14 : 18);
+  const bottom = 12 + (xTitle ? 20 : 0) + (rotate ? xLabelW + 12 : 18);
   const x0 = left;
   const x1 = W - right;
   const y0 = H - bottom;
@@ -579,7 +582,8 @@ function renderHeatmap(fig: PlotlyFigure, t: HeatmapTrace, out: string[]): void 
     }
     if (cbTitle) {
       out.push(
-        `<text transform="translate(${px(W - 8)} ${px((y0 + y1) / 2)}) rotate(90)" text-anchor="middle" font-size="12" fill="${INK}">${escapeXml(cbTitle)}</text>`,
+        // Rotated -90 with its baseline 8 px from the edge: the glyphs extend inwards, so nothing is cut off.
+        `<text transform="translate(${px(W - 8)} ${px((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="12" fill="${INK}">${escapeXml(cbTitle)}</text>`,
       );
     }
   }

@@ -27,15 +27,24 @@ export interface TableSpec {
   caption?: string;
   /** Significant digits for numbers (default 4). */
   digits?: number;
+  /**
+   * Fixed decimals per column (undefined: `digits` significant digits). Why: a column of perplexities
+   * or percentages reads best rounded alike (3.42, 12.5 %), not as 6-digit floats.
+   */
+  decimals?: readonly (number | undefined)[];
 }
 
 export interface TableView extends TableSpec {
   kind: "table";
 }
 
-function cellText(c: Cell, digits: number): string {
+function cellText(c: Cell, digits: number, decimals?: number): string {
   if (c === null) return "–";
-  if (typeof c === "number") return formatNumber(c, digits);
+  if (typeof c === "number") {
+    if (decimals === undefined || !Number.isFinite(c)) return formatNumber(c, digits);
+    const s = c.toFixed(decimals);
+    return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s; // no "-0.0"
+  }
   return String(c);
 }
 
@@ -50,13 +59,14 @@ export function table(spec: TableSpec): TableView & Renderable {
   const view: TableView = { kind: "table", columns: [...spec.columns], rows: spec.rows.map((r) => [...r]) };
   if (spec.caption !== undefined) view.caption = spec.caption;
   if (spec.digits !== undefined) view.digits = spec.digits;
+  if (spec.decimals !== undefined) view.decimals = [...spec.decimals];
   return renderable(view, { text: () => tableText(view), html: () => tableHtml(view) });
 }
 
 /** Aligned plain-text table: numbers right-aligned, text left-aligned. */
 export function tableText(t: TableSpec): string {
   const d = t.digits ?? 4;
-  const cells = t.rows.map((r) => r.map((c) => cellText(c, d)));
+  const cells = t.rows.map((r) => r.map((c, j) => cellText(c, d, t.decimals?.[j])));
   const widths = t.columns.map((h, j) => Math.max(h.length, ...cells.map((r) => r[j].length)));
   const numeric = t.columns.map((_, j) => t.rows.length > 0 && t.rows.every((r) => typeof r[j] === "number" || r[j] === null));
   const fmt = (s: string, j: number) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]));
@@ -71,7 +81,7 @@ export function tableHtml(t: TableSpec): string {
   const td = (c: Cell) => `padding:3px 10px;border-bottom:1px solid #e3e3e3;text-align:${typeof c === "number" ? "right" : "left"}`;
   const head = t.columns.map((c) => `<th style="${th}">${escapeXml(c)}</th>`).join("");
   const body = t.rows
-    .map((r) => `<tr>${r.map((c) => `<td style="${td(c)}"${typeof c === "number" ? ` title="${c}"` : ""}>${escapeXml(cellText(c, d))}</td>`).join("")}</tr>`)
+    .map((r) => `<tr>${r.map((c, j) => `<td style="${td(c)}"${typeof c === "number" ? ` title="${c}"` : ""}>${escapeXml(cellText(c, d, t.decimals?.[j]))}</td>`).join("")}</tr>`)
     .join("");
   const caption = t.caption ? `<caption style="caption-side:top;text-align:left;font-weight:600;padding:4px 0">${escapeXml(t.caption)}</caption>` : "";
   return (

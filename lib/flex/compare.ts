@@ -143,7 +143,7 @@ export class ComparisonResult extends ResultRecord {
 
   private table(): TableSpec {
     const headers = ["model", ...this.domains, "average"];
-    if (this.reference) headers.push(`Δ avg vs ${this.reference} %`);
+    if (this.reference) headers.push(`improvement vs ${this.reference} % (avg)`);
     headers.push("eval s");
     const rows = this.rows.map((r) => {
       const row: Array<string | number> = [r.model + (r.reference ? " (ref)" : ""), ...this.domains.map((d) => r.ppl[d]), r.average];
@@ -151,11 +151,13 @@ export class ComparisonResult extends ResultRecord {
       row.push(r.seconds);
       return row;
     });
-    return { columns: headers, rows, digits: 4 };
+    // Rounded for reading: perplexities to 2 decimals, % and seconds to 1.
+    const decimals = [undefined, ...this.domains.map(() => 2), 2, ...(this.reference ? [1] : []), 1];
+    return { columns: headers, rows, digits: 4, decimals };
   }
 
   toString(): string {
-    return textOf(`Perplexity on ${this.split} (T=${this.seqLen}; lower is better; Δ > 0 = better than the reference)`, this.table());
+    return textOf(`Perplexity on ${this.split} (T=${this.seqLen}; lower is better; improvement > 0 = better than the reference)`, this.table());
   }
 
   override toJSON(): object {

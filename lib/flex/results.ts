@@ -76,7 +76,7 @@ export class EvalResult extends ResultRecord {
 
   private table(): TableSpec {
     const headers = ["domain", "tokens", "ppl"];
-    if (this.reference) headers.push(`ppl (${this.reference.model})`, "improvement %");
+    if (this.reference) headers.push(`ppl (${this.reference.model})`, "improvement % (+ = better)");
     const rows = this.rows.map((r) => {
       const row: Array<string | number> = [r.domain, r.tokens, r.ppl];
       if (this.reference) row.push(this.reference.ppl(r.domain), 100 * this.improvement(r.domain)!);
@@ -85,7 +85,8 @@ export class EvalResult extends ResultRecord {
     const avg: Array<string | number> = ["average", this.rows.reduce((s, r) => s + r.tokens, 0), this.average];
     if (this.reference) avg.push(this.reference.average, (100 * (this.reference.average - this.average)) / this.reference.average);
     rows.push(avg);
-    return { columns: headers, rows, digits: 6 };
+    // Rounded for reading: token counts whole, perplexities to 2 decimals, % to 1.
+    return { columns: headers, rows, digits: 6, decimals: [undefined, 0, 2, 2, 1] };
   }
 
   toString(): string {

@@ -223,18 +223,24 @@ export interface OptOutChartSpec {
   title?: string;
 }
 
-/** FlexOlmo Fig. 4: what opting out of each expert costs on each evaluation domain. */
+/**
+ * FlexOlmo Fig. 4: what opting out of each expert costs on each evaluation domain. Drawn in the lab's
+ * one sign convention for changes, improvement % = −Δ (+ = better), so a cost is negative and red
+ * (RdBu: low = red); the input stays Δ (+ = worse), as stored in results files.
+ */
 export function optOutChart(s: OptOutChartSpec): Chart {
+  const improvement = s.deltaPct.map((r) => r.map((v) => (v === 0 ? 0 : -v)));
   return heatmap({
-    title: s.title ?? `Opt-out audit: Δ perplexity (%) when an expert is removed — ${s.guarantee}`,
+    title: s.title ?? `Opt-out audit: perplexity improvement (%) when an expert is removed (− = worse) — ${s.guarantee}`,
     x: [...s.domains],
     y: s.removed.map((r) => `without ${r}`),
-    z: s.deltaPct.map((r) => [...r]),
-    colorscale: DELTA_SCALE,
-    ...symmetric(s.deltaPct.flat()),
+    z: improvement,
+    colorscale: "rdbu",
+    ...symmetric(improvement.flat()),
     xTitle: "evaluation domain",
     yTitle: "expert removed",
-    colorbarTitle: "Δ ppl %",
+    colorbarTitle: "improvement %",
+    decimals: 1, // percentages: one decimal reads best
   });
 }
 

@@ -67,10 +67,15 @@ export class ViewComparison extends ResultRecord {
     assignFields(this, init, ["a", "b", "domains", "evalA", "evalB", "prompt", "nextTokens", "generations", "manifests"]);
   }
 
-  /** Relative perplexity change from a to b on `domain`, in % (positive: b is worse). */
+  /** Relative perplexity change from a to b on `domain`, in % (positive: b is worse). Kept for the JSON; tables show `improvementPct`. */
   deltaPct(domain: string): number {
     const pa = this.evalA.ppl(domain), pb = this.evalB.ppl(domain);
     return (100 * (pb - pa)) / pa;
+  }
+
+  /** Improvement of b over a on `domain`, in % ((a − b) / a, positive: b is better), the lab's one sign convention for display. */
+  improvementPct(domain: string): number {
+    return -this.deltaPct(domain);
   }
 
   override chart() {
@@ -83,7 +88,12 @@ export class ViewComparison extends ResultRecord {
   }
 
   private pplTable(): TableSpec {
-    return { columns: ["domain", `ppl ${this.a}`, `ppl ${this.b}`, "Δ %"], rows: this.domains.map((d) => [d, this.evalA.ppl(d), this.evalB.ppl(d), this.deltaPct(d)]), digits: 4 };
+    return {
+      columns: ["domain", `ppl ${this.a}`, `ppl ${this.b}`, `improvement % (+ = ${this.b} better)`],
+      rows: this.domains.map((d) => [d, this.evalA.ppl(d), this.evalB.ppl(d), this.improvementPct(d)]),
+      digits: 4,
+      decimals: [undefined, 2, 2, 1],
+    };
   }
 
   private tokenTable(): TableSpec {

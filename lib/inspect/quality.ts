@@ -123,8 +123,11 @@ export class OptOutMatrix extends ResultRecord {
   }
 
   private table(): TableSpec {
-    const rows = [["(none removed): ppl", ...this.base], ...this.removed.map((e, r) => [`without ${e}: Δ ppl %`, ...this.deltaPct[r]])];
-    return { columns: ["", ...this.domains], rows, digits: 3 };
+    // The display uses the lab's one sign convention, improvement (+ = better): removing an expert
+    // usually costs, so these are mostly negative. `deltaPct` (+ = worse) stays as it is in the JSON.
+    const ppl = [["(none removed): ppl", ...this.base]];
+    const change = this.removed.map((e, r) => [`without ${e}: improvement %`, ...this.deltaPct[r].map((v) => -v)]);
+    return { columns: ["", ...this.domains], rows: [...ppl, ...change], digits: 3, decimals: [undefined, ...this.domains.map(() => 2)] };
   }
 
   toString(): string {

@@ -245,7 +245,7 @@ export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<
   out["fig3-quality-vs-k.svg"] = figureToSvg(qualityVsKChart({ ks: q.ks, domains: q.domains, ppl: q.ppl as number[][], currentK: s.tables.table2.k, title: `Fig. 3 analogue — Table 2 FlexOlmo (no RT): perplexity vs k (${over})` }));
   for (const which of ["flexolmo", "rt"] as const) {
     const o = s.figures.optOut[which];
-    out[`fig4-optout-${which}.svg`] = figureToSvg(optOutChart({ removed: o.removed, domains: o.domains, deltaPct: o.deltaPct as number[][], guarantee: o.guarantee as "exact" | "approximate", title: `Fig. 4 analogue — FlexOlmo${which === "rt" ? " (RT)" : ", no RT"}: Δ perplexity % when an expert is removed — ${o.guarantee} (${over})` }));
+    out[`fig4-optout-${which}.svg`] = figureToSvg(optOutChart({ removed: o.removed, domains: o.domains, deltaPct: o.deltaPct as number[][], guarantee: o.guarantee as "exact" | "approximate", title: `Fig. 4 analogue — FlexOlmo${which === "rt" ? " (RT)" : ", no RT"}: perplexity improvement % when an expert is removed (− = worse) — ${o.guarantee} (${over})` }));
   }
   for (const which of ["external", "random"] as const) {
     const g = s.figures.geometry[which];
@@ -271,6 +271,7 @@ export function renderFigures(s: Summary, seeds: readonly SeedResult[]): Record<
         mode: "lines+markers",
         xTitle: "layer",
         yTitle: "mean cosine",
+        integerX: true, // layers are integers: no 0.5 ticks
       }),
     );
   }
@@ -306,7 +307,7 @@ function mdTable(headers: string[], rows: string[][]): string {
 function tableSection(title: string, t: PooledTable, s: Summary, figDir: string, key: string): string {
   const bold = (r: PooledRow, x: string) => (r.key === "flexolmo" || r.key === "flexolmo-rt" ? `**${x}**` : x);
   const ppl = mdTable(
-    ["model", ...t.columns, "avg", "Δ avg vs public", "opt-out"],
+    ["model", ...t.columns, "avg", "improvement vs public (avg)", "opt-out"],
     t.rows.map((r) => [bold(r, r.label), ...t.columns.map((c) => fmtPpl(r.ppl[c])), bold(r, fmtPpl(r.avgPpl)), fmtPct(r.vsPublic) + " %", r.key === "public" || r.key.startsWith("dense:") ? "n/a" : r.optOut]),
   );
   const tasks = mdTable(
@@ -317,7 +318,7 @@ function tableSection(title: string, t: PooledTable, s: Summary, figDir: string,
   return [
     `## ${title}`,
     "",
-    `Closed domains: ${t.domains.join(", ")} (+ public). ${t.rows.some((x) => x.key === "btx") ? "" : "The paper's Table 2 rows: the public model, the dense experts, BTM and FlexOlmo (the other baselines and the ablations are in Table 1). "}FlexOlmo with the lab recipe${t.rows.some((x) => x.key === "no-bias") ? " and its ablations" : ""} uses k = ${t.k} of ${t.domains.length + 1} experts${s.recipe.otherFlexRecipes.map((o) => `; the ${o} recipe's rows k = ${FLEX_RECIPES[o].k(t.domains.length)}`).join("")}${t.rows.some((x) => x.key === "btx") ? `; BTX k = ${Math.ceil((t.domains.length + 1) / 2)}` : ""}. Test perplexity (lower is better), ${s.recipe.evalWindows} windows of ${s.recipe.train.seqLen ?? "?"} tokens per column, the same windows for every row; mean ± sd over ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}. "Δ avg vs public" = (public − model) / public of the average perplexity, per seed. "opt-out": whether removing one owner's contribution afterwards is exact (no remaining weight saw its data) or approximate (n/a: a single model).`,
+    `Closed domains: ${t.domains.join(", ")} (+ public). ${t.rows.some((x) => x.key === "btx") ? "" : "The paper's Table 2 rows: the public model, the dense experts, BTM and FlexOlmo (the other baselines and the ablations are in Table 1). "}FlexOlmo with the lab recipe${t.rows.some((x) => x.key === "no-bias") ? " and its ablations" : ""} uses k = ${t.k} of ${t.domains.length + 1} experts${s.recipe.otherFlexRecipes.map((o) => `; the ${o} recipe's rows k = ${FLEX_RECIPES[o].k(t.domains.length)}`).join("")}${t.rows.some((x) => x.key === "btx") ? `; BTX k = ${Math.ceil((t.domains.length + 1) / 2)}` : ""}. Test perplexity (lower is better), ${s.recipe.evalWindows} windows of ${s.recipe.train.seqLen ?? "?"} tokens per column, the same windows for every row; mean ± sd over ${s.seeds.length} seed${s.seeds.length > 1 ? "s" : ""}. "improvement vs public (avg)" = (public − model) / public of the average perplexity, per seed (+ = better). "opt-out": whether removing one owner's contribution afterwards is exact (no remaining weight saw its data) or approximate (n/a: a single model).`,
     "",
     ppl,
     "",
@@ -382,7 +383,7 @@ export function renderMarkdown(s: Summary, figDir: string, opts: { reasons: bool
     "",
     "## Fig. 4 analogue: the opt-out matrix",
     "",
-    `Δ perplexity (%) on each evaluation domain when one expert is removed (rows), Table 2 models. Provenance: without router tuning the opt-out is **${s.figures.optOut.flexolmo.guarantee}** (every remaining parameter was trained without the removed data); after router tuning it is **${s.figures.optOut.rt.guarantee}** (RT updated every router row on proxies each owner's classifier chose).`,
+    `Perplexity improvement (%; + = better, − = worse) on each evaluation domain when one expert is removed (rows), Table 2 models. Provenance: without router tuning the opt-out is **${s.figures.optOut.flexolmo.guarantee}** (every remaining parameter was trained without the removed data); after router tuning it is **${s.figures.optOut.rt.guarantee}** (RT updated every router row on proxies each owner's classifier chose).`,
     "",
     `![Fig. 4, no RT](${figDir}/fig4-optout-flexolmo.svg)`,
     "",
@@ -448,10 +449,11 @@ function table1FigureSection(s: Summary): string[] {
       return [d, ...r.layers.map((_, li) => `${own >= 0 && d !== "public" ? fr[di][li][own].toFixed(2) : "–"} / ${fr[di][li][pub].toFixed(2)}`)];
     })), "");
   }
-  out.push("Δ perplexity (%) on each column when one expert is removed (rows; exact opt-out, no RT):", "");
+  out.push("Perplexity improvement (%; + = better, − = worse) on each column when one expert is removed (rows; exact opt-out, no RT):", "");
   for (const key of Object.keys(f.optOut)) {
     const o = f.optOut[key];
-    const d = o.deltaPct as number[][];
+    // Shown in the improvement convention (+ = better): −Δ, where the results keep Δ (+ = worse).
+    const d = (o.deltaPct as number[][]).map((r) => r.map((v) => (v === 0 ? 0 : -v)));
     out.push(`**${routingModelName(key)}**`, "", mdTable(["removed", ...o.domains], o.removed.map((e, i) => [e, ...o.domains.map((_, j) => `${d[i][j] >= 0 ? "+" : ""}${d[i][j].toFixed(1)}`)])), "");
   }
   return out;

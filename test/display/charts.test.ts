@@ -71,9 +71,10 @@ test("heatmap: one annotation per non-null cell, with the cell's value and a rea
   assert.deepEqual(
     ann.map((a) => [a.x, a.y, a.text]),
     [
-      ["math", "without math", "0.8"],
-      ["code", "without math", "-0.02"],
-      ["code", "without code", "0.6"],
+      // Rounded for reading: the same decimals in every cell (2 for a range within ±1), a true minus sign.
+      ["math", "without math", "0.80"],
+      ["code", "without math", "−0.02"],
+      ["code", "without code", "0.60"],
     ],
   );
   // z = 0.8 is the top of the scale: the darkest blue (#2166ac), which needs white text

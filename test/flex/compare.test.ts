@@ -74,7 +74,7 @@ test("renders as grouped bars + HTML table in a notebook and as a text table in 
   assert.deepEqual(fig.data[0].x, ["math", "public", "average"]);
   assert.match(b["text/html"]!, /<svg[\s\S]*<table/);
   const text = String(t);
-  assert.match(text, /model\s+math\s+public\s+average\s+Δ avg vs public %/);
+  assert.match(text, /model\s+math\s+public\s+average\s+improvement vs public % \(avg\)/);
   assert.match(text, /public \(ref\)/);
   assert.deepEqual(JSON.parse(JSON.stringify(t)).rows.length, 2);
 });

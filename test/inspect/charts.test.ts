@@ -111,3 +111,11 @@ test("the Δ scale is RdBu reversed: red for worse (positive), white in the midd
   const h = fig.data[0];
   assert.ok(h.type === "heatmap" && h.zmin === -20 && h.zmax === 20); // symmetric around 0
 });
+
+test("the opt-out chart shows improvement % (+ = better): a cost is negative and red", () => {
+  const h = CHARTS["opt-out"]().data[0];
+  assert.ok(h.type === "heatmap");
+  if (h.type !== "heatmap") return;
+  assert.equal(h.z[1][1], -20); // Δ +20 % (worse) on code without code
+  assert.equal(h.colorscale[0][1], "#b2182b"); // low end red
+});
