@@ -24,7 +24,7 @@ function interruptAfterProgress(args: string[]): Promise<{ code: number | null; 
     child.stderr.on("data", (d) => {
       stderr += d;
       // The plain progress line (stderr is a pipe): "pipeline · <stage> · 0% 0/36 steps · …".
-      if (!sentAfter && /^pipeline · .* · \d+% \d+\/\d+ steps/m.test(stderr)) {
+      if (!sentAfter && /^pipeline · (?:.* · )?\d+% \d+\/\d+ steps/m.test(stderr)) {
         sentAfter = stderr;
         child.kill("SIGINT");
       }

@@ -45,8 +45,8 @@ async function run(args: ParsedArgs, io: CliIO): Promise<number> {
         evalWindows: intFlag(args.flags["eval-windows"], "eval-windows") ?? d.evalWindows,
         log,
         onProgress: (p) => {
+          progress.stage(p.stage); // before update: an update may print the line, which should name the stage
           progress.update(p.stepsDone, p.stepsTotal);
-          progress.stage(p.stage);
         },
         signal,
       }).finally(() => progress.finish());
