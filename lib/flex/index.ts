@@ -25,7 +25,7 @@ export type { EvaluateOptions, GenerateOptions } from "./model";
 export type { FlexMergeOptions } from "./merge";
 export type { TuneRouterOptions } from "./tune";
 export { FLEX_RECIPES, PAPER_OWNER } from "./recipes";
-export type { FlexRecipe, OwnerRecipe, RecipeName } from "./recipes";
+export type { FlexRecipe, OwnerRecipe, RecipeName, RouterMargin } from "./recipes";
 export { trainOwners } from "./train-owners";
 export type { ScheduleRequest } from "../train/session";
 export { EvalResult, GenerateResult, AttributionResult, ManifestResult } from "./results";

@@ -29,6 +29,7 @@ import { sha256u32 } from "../util/hash";
 import type { DataCard } from "./cards";
 import type { LabContext } from "./context";
 import type { DomainEmbedding, EmbedderName } from "./embed";
+import { resolveRouterMargin, type RouterMargin } from "./recipes";
 import { FlexModel } from "./model";
 import { PublicModel, trainingCard } from "./public";
 import { InvariantReport, TrainRecord } from "./records";
@@ -75,13 +76,7 @@ export interface OwnerOptions {
    * input is detached), so r_i becomes a classifier of "my domain vs public text" whose scores other
    * owners' rows can be compared with. `false` = off. Default: the lab's recipe (paper off).
    */
-  routerMargin?: RouterMarginOption | false;
-}
-
-/** An owner's router margin loss: its weight in the loss and where d = z_own − z_pub is a coin flip. */
-export interface RouterMarginOption {
-  weight: number;
-  boundary: number;
+  routerMargin?: RouterMargin | false;
 }
 
 /**
@@ -111,7 +106,7 @@ export class OwnerExpert {
   /** Public router-calibration steps per owner step (0 = off). */
   readonly calibration: number;
   /** The router margin loss (undefined = off). */
-  readonly routerMargin?: RouterMarginOption;
+  readonly routerMargin?: RouterMargin;
   private readonly createdAt = new Date().toISOString();
   private readonly ownerName: string;
   private disposed = false;
@@ -145,11 +140,7 @@ export class OwnerExpert {
     this.publicTrunk = opts.from.trunkFingerprint();
     const spec = ownerExpertSpec(this.config, 1);
     if (this.biasInit === false) spec.rows = { "model.layers.*.mlp.gate.weight": [1] }; // ablation: β stays 0
-    const rm = opts.routerMargin === undefined ? recipe.routerMargin : opts.routerMargin === false ? undefined : opts.routerMargin;
-    if (rm !== undefined && !(typeof rm === "object" && rm !== null && Number.isFinite(rm.weight) && rm.weight >= 0 && Number.isFinite(rm.boundary))) {
-      throw new Error(`owner "${this.name}": routerMargin must be { weight: a number ≥ 0, boundary: a finite number } or false (got ${JSON.stringify(opts.routerMargin)}).`);
-    }
-    this.routerMargin = rm && rm.weight > 0 ? { weight: rm.weight, boundary: rm.boundary } : undefined;
+    this.routerMargin = resolveRouterMargin(opts.routerMargin, recipe, `owner "${this.name}"`);
     const margin = (side: "own" | "public") => (this.routerMargin ? { routerMargin: { expert: 1, side, ...this.routerMargin } } : {});
     this.session = new TrainingSession(`owner "${this.name}"`, async () => ({
       params: await this.ensureParams(),

@@ -15,7 +15,25 @@ export interface OwnerRecipe {
   /** Router-only public steps per owner step (0 = off, the paper; see `OwnerOptions.calibration`). */
   calibration?: number;
   /** Router margin loss: weight and boundary (absent = off, the paper; see `OwnerOptions.routerMargin`). */
-  routerMargin?: { weight: number; boundary: number };
+  routerMargin?: RouterMargin;
+}
+
+/** An owner's router margin loss: its weight in the loss, and the margin d = z_own − z_pub where it is a coin flip. */
+export interface RouterMargin {
+  weight: number;
+  boundary: number;
+}
+
+/**
+ * The router margin an owner trains with: `option` if given (`false` = off), else the recipe's.
+ * `undefined` means off (also for weight 0). A malformed option throws, naming `who`.
+ */
+export function resolveRouterMargin(option: RouterMargin | false | undefined, recipe: OwnerRecipe, who: string): RouterMargin | undefined {
+  const rm = option === undefined ? recipe.routerMargin : option === false ? undefined : option;
+  if (rm !== undefined && !(typeof rm === "object" && rm !== null && Number.isFinite(rm.weight) && rm.weight >= 0 && Number.isFinite(rm.boundary))) {
+    throw new Error(`${who}: routerMargin must be { weight: a number ≥ 0, boundary: a finite number } or false (got ${JSON.stringify(option)}).`);
+  }
+  return rm && rm.weight > 0 ? { weight: rm.weight, boundary: rm.boundary } : undefined;
 }
 
 /** The paper's owner recipe. Each value says why. */

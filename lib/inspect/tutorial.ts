@@ -21,7 +21,7 @@ import { flex } from "../flex";
 import { packageRoot } from "../util/package";
 import type { Lab, OwnerExpert, PublicModel } from "../flex/lab";
 import { ownerOptions } from "../flex/train-owners";
-import type { OwnerRecipe as FlexOwnerRecipe, RecipeName } from "../flex/recipes";
+import { resolveRouterMargin, type OwnerRecipe as FlexOwnerRecipe, type RecipeName, type RouterMargin } from "../flex/recipes";
 import type { EmbedderName } from "../flex/embed";
 import { MODEL_PRESETS, type PresetName } from "../model/config";
 import type { TrainConfig } from "../train/config";
@@ -95,7 +95,7 @@ export interface OwnerRecipe {
   /** Public router-calibration steps per owner step (default: the lab recipe's; 0 under "paper"). */
   calibration?: number;
   /** The router margin loss, or false for none (default: the lab recipe's; none under "paper"). */
-  routerMargin?: { weight: number; boundary: number } | false;
+  routerMargin?: RouterMargin | false;
   steps?: number;
   /** Show a live training view while training (default true). */
   live?: boolean;
@@ -131,7 +131,7 @@ export class Tutorial {
   /** The lab recipe's owner settings with this tutorial recipe's documents, and `o`'s overrides. */
   private ownerRecipe(o: OwnerRecipe): FlexOwnerRecipe {
     const base = this.lab.recipe.owner;
-    const routerMargin = o.routerMargin === undefined ? base.routerMargin : o.routerMargin === false ? undefined : o.routerMargin;
+    const routerMargin = resolveRouterMargin(o.routerMargin, base, "tutorial owner recipe");
     return { ...base, init: o.init ?? base.init, bias: o.bias === undefined ? base.bias : o.bias, docs: this.recipe.docs, calibration: o.calibration ?? base.calibration, routerMargin };
   }
 
