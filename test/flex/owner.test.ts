@@ -115,6 +115,33 @@ test("a calibrated owner saved mid-run resumes bit for bit: the calibration's op
   assert.equal(tf.memory().numTensors, tensors);
 });
 
+test("a resumed owner reads its domain embeddings' hashes from its checkpoint instead of embedding again", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flex-owner-embed-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await math.save(dir);
+  const embed = lab.embed.bind(lab);
+  let calls = 0;
+  lab.embed = (async (...args: Parameters<typeof lab.embed>) => (calls++, embed(...args))) as typeof lab.embed;
+  try {
+    const opts = { from: pub, bias: -3, calibration: 1, routerMargin: { weight: 0.5, boundary: -3 } } as const;
+    const resumed = lab.owner("math", { ...opts, docs: 40, resume: dir });
+    await resumed.train({ steps: 0 });
+    assert.equal(calls, 0, "nothing embedded");
+    assert.deepEqual(resumed.card().embedding, math.card().embedding);
+    assert.ok(resumed.invariants().ok, "r_pub checked against the recorded public embedding");
+    resumed.dispose();
+    // Another document count is another embedding: computed, and r_pub (from 40 documents) no longer matches it.
+    const other = lab.owner("math", { ...opts, docs: 30, resume: dir });
+    await other.train({ steps: 0 });
+    assert.equal(calls, 2, "public and own embedded again");
+    assert.notEqual(other.card().embedding!.sha256, math.card().embedding!.sha256);
+    assert.equal(other.invariants().ok, false);
+    other.dispose();
+  } finally {
+    lab.embed = embed;
+  }
+});
+
 test("calibration and the router margin reject nonsense", () => {
   assert.throws(() => lab.owner("math", { from: pub, calibration: -1 }), /calibration must be a number ≥ 0/);
   assert.throws(() => lab.owner("math", { from: pub, calibration: Number.NaN }), /calibration/);
