@@ -17,7 +17,7 @@
  * and FFN ratio, and halves the width and the context: ~0.07 s per dense step of 512 tokens.
  *
  * Measured on this machine (2 cores, nothing else running; wasm with matMul on the native OpenBLAS
- * kernel of lib/ops/blas.ts, 2 threads): 50.2 min for the three seeds (18.6, 16.6, 15.0 min; the
+ * kernel of lib/ops/blas.ts, 2 threads): 50.7 min for the three seeds (18.6, 16.7, 15.5 min; the
  * first seed also runs the privacy test). Before Table 2 took the paper's rows (`table2Rows`), the
  * ablation owners moved to Table 1's domains and the privacy test to the first seed, the same study
  * took 85 min with other jobs on the machine (~70 min idle, estimated). The largest parts now: the

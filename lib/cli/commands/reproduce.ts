@@ -157,7 +157,7 @@ export const command: Command = {
     "Table 1 (math, educational, code) and Table 2 (all eight) analogues with every baseline and ablation, the Fig. 2/3/4 analogues, router " +
     "geometry and the extraction test, and writes seed files, figures and a markdown report with mean ± sd over seeds and a claim-by-claim " +
     "honesty section. Finished seeds are reused when the recipe matches, so an interrupted run continues where it stopped. Recipes: study " +
-    "(default without a GPU: 3 seeds, ~47 min on 2 cores with the native BLAS matMul, ~2× that without), quick (1 seed, ~7 min), gpu (default " +
+    "(default without a GPU: 3 seeds, ~51 min on 2 cores with the native BLAS matMul, ~2× that without), quick (1 seed, ~7 min), gpu (default " +
     "on a GPU backend; not yet measured), tiny (tests: seconds, meaningless numbers). Everything goes under --out (default " + DEFAULT_OUT + " in the " +
     "current directory) in the repository's layout: results/ (seed files, summary.json), docs/results.md and docs/figures/ for the study, " +
     "results/<recipe>/, docs/results-<recipe>.md and docs/figures/<recipe>/ for the others. `npm run reproduce` passes the repository itself as --out.",
