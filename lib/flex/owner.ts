@@ -24,12 +24,18 @@ import { disposeTrainerState, type StepsOptions } from "../train/trainer";
 import { checkOptionKeys } from "../util/options";
 import { TRAIN_OPTION_KEYS, withTrainView } from "./train-view";
 import { companionFromCheckpoint, resumable, trainerFromCheckpoint, TrainingSession, type TrainOptions } from "../train/session";
-import { loadCheckpoint } from "../io/checkpoint";
+import { loadCheckpoint, type LoadedCheckpoint } from "../io/checkpoint";
 import { sha256u32 } from "../util/hash";
 import type { DataCard } from "./cards";
 import type { LabContext } from "./context";
 import type { DomainEmbedding, EmbedderName } from "./embed";
 import { resolveRouterMargin, type RouterMargin } from "./recipes";
+
+import { FlexModel } from "./model";
+import { PublicModel, trainingCard } from "./public";
+import { InvariantReport, TrainRecord } from "./records";
+import { isTrunkParam, tensorHash, vectorHash } from "./trunk";
+import { hfTokenizerFiles } from "../io/hf-tokenizer";
 
 /** The part of a domain embedding an owner keeps: enough to check r_pub and to write the data card. */
 interface EmbeddingRecord {
@@ -37,11 +43,6 @@ interface EmbeddingRecord {
   sha256: string;
 }
 const embeddingRecord = (e: DomainEmbedding): EmbeddingRecord => ({ documents: e.documents, sha256: e.sha256 });
-import { FlexModel } from "./model";
-import { PublicModel, trainingCard } from "./public";
-import { InvariantReport, TrainRecord } from "./records";
-import { isTrunkParam, tensorHash, vectorHash } from "./trunk";
-import { hfTokenizerFiles } from "../io/hf-tokenizer";
 
 /** One owner's artefact: the only thing that leaves the owner's site (docs/method.md §3, step 5). */
 export interface OwnerArtifact {
@@ -180,21 +181,20 @@ export class OwnerExpert {
   async ensureParams(): Promise<ModelParams> {
     this.assertLive("ensureParams");
     if (this.paramsValue) return this.paramsValue;
-    const from = this.opts.from;
-    const docs = this.docs;
+    // The public and own domain embeddings this owner's router rows start from (and their record).
+    const embed = async () => {
+      const opts = { embedder: this.init, docs: this.docs, from: this.opts.from };
+      const [pub, own] = [await this.lab.embed("public", opts), await this.lab.embed(this.domain, opts)];
+      this.embeddings = { public: embeddingRecord(pub), own: embeddingRecord(own) };
+      return { pubEmb: pub, ownEmb: own };
+    };
     if (this.opts.resume) {
       const ck = await loadCheckpoint(this.opts.resume);
       this.embeddings = this.recordedEmbeddings(ck.sidecar.dataCards[1]);
-      if (!this.embeddings) {
-        // Saved by an older build, or with another embedder: compute what this owner's rows start from.
-        const [pub, own] = [await this.lab.embed("public", { embedder: this.init, docs, from }), await this.lab.embed(this.domain, { embedder: this.init, docs, from })];
-        this.embeddings = { public: embeddingRecord(pub), own: embeddingRecord(own) };
-      }
+      if (!this.embeddings) await embed(); // saved by an older build, or with another embedder or document count
       return (this.paramsValue = this.restore(ck, this.opts.resume));
     }
-    const pubEmb = await this.lab.embed("public", { embedder: this.init, docs, from });
-    const ownEmb = await this.lab.embed(this.domain, { embedder: this.init, docs, from });
-    this.embeddings = { public: embeddingRecord(pubEmb), own: embeddingRecord(ownEmb) };
+    const { pubEmb, ownEmb } = await embed();
     const base = this.base!;
     const beta = this.biasInit === false ? 0 : this.biasInit;
     // Upcycle (docs/method.md §3 step 3): the public FFN copied into both experts; rows [e_pub; e_i] in every layer.
@@ -218,17 +218,19 @@ export class OwnerExpert {
    * and document count (else undefined, and they are computed again).
    */
   private recordedEmbeddings(card: unknown): { public: EmbeddingRecord; own: EmbeddingRecord } | undefined {
-    const e = (card as { embedding?: { embedder?: unknown; documents?: unknown; sha256?: unknown; public?: { documents?: unknown; sha256?: unknown } } } | null)?.embedding;
+    // Read from a file: typed as the card we write, but every field is checked.
+    const e = (card as Partial<DataCard> | null)?.embedding;
     const hex = (x: unknown): x is string => typeof x === "string" && /^[0-9a-f]{64}$/.test(x);
     if (!e || e.embedder !== this.init || !hex(e.sha256) || !hex(e.public?.sha256) || typeof e.documents !== "number" || typeof e.public?.documents !== "number") return undefined;
-    // The document counts must be what this owner would draw ("random" draws none).
+    // The document counts must be what this owner would draw: DomainEmbeddings.sampleDocuments takes
+    // min(docs, the domain's train documents); "random" draws none.
     const drawn = (domain: string) => (this.init === "random" ? 0 : Math.min(this.docs, this.lab.data.corpus.documents({ domain, split: "train" }).length));
     if (e.documents !== drawn(this.domain) || e.public.documents !== drawn("public")) return undefined;
     return { own: { documents: e.documents, sha256: e.sha256 }, public: { documents: e.public.documents, sha256: e.public.sha256 } };
   }
 
   /** Continue a saved owner, refusing one of another domain or another public model. */
-  private restore(ck: Awaited<ReturnType<typeof loadCheckpoint>>, dir: string): ModelParams {
+  private restore(ck: LoadedCheckpoint, dir: string): ModelParams {
     const prov = (ck.sidecar.provenance ?? {}) as { kind?: string; domain?: string; publicTrunk?: string };
     const fail = (why: string): never => {
       disposeParams(ck.params);
