@@ -34,15 +34,15 @@
  *    failure we remove the webgpu backend from the registry and the caller sets the next backend
  *    explicitly.
  *  - tfjs-backend-webgpu can read GPU data synchronously (`dataSync`) only through the browser's
- *    OffscreenCanvas, which Node does not have. Our training step and sparse MoE routing read
- *    synchronously, so automatic selection uses WebGPU only where a synchronous read of a
- *    GPU-resident tensor actually works (we try one); `FLEXOLMO_BACKEND=webgpu` uses it anyway
- *    (dense forward passes and async reads work) and the report says `syncReads: false`.
+ *    OffscreenCanvas, which Node does not have. The engine never needs it: on webgpu the MoE routes
+ *    on the device and a training step reads its numbers once, asynchronously (lib/ops/host-reads.ts);
+ *    tensors made from host data keep their host copy (`keepHostCopies`). The report still says
+ *    whether a synchronous read works (`syncReads`), for the user's own code.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "./tf";
-import { installOps, nativeMatMul } from "./ops";
+import { installOps, installWebgpuFixes, keepHostCopies, nativeMatMul } from "./ops";
 
 export const BACKEND_NAMES = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -276,9 +276,26 @@ async function dropWebgpu(before: string | null): Promise<void> {
 }
 
 /**
- * Can a GPU-resident tensor be read synchronously? 64×64 inputs are above tfjs-backend-webgpu's
- * CPU hand-off threshold (1000 elements), so the product really runs on the GPU. Also checks the
- * arithmetic (ones · ones = 64 everywhere), which a do-nothing adapter would fail.
+ * Does the adapter compute? 64×64 inputs are above tfjs-backend-webgpu's CPU hand-off threshold
+ * (1000 elements), so the product really runs on the GPU: ones · ones = 64 everywhere, which a
+ * do-nothing adapter would fail. Read asynchronously, as the engine reads.
+ */
+async function probeArithmetic(): Promise<string | undefined> {
+  const out = tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])));
+  try {
+    const v = await out.data();
+    if (v[0] !== 64 || v[v.length - 1] !== 64) return `wrong result from a GPU matMul (ones·ones gave ${v[0]}, expected 64)`;
+    return undefined;
+  } catch (e) {
+    return firstLine(e);
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Can a GPU-resident tensor be read synchronously? Reported only: the engine never needs it (it
+ * reads asynchronously; lib/ops/host-reads.ts). Under Node it fails (no OffscreenCanvas).
  */
 function probeSyncRead(): string | undefined {
   // The probe is ours: silence tfjs-backend-webgpu's one-time "synchronous reads are slow" warning.
@@ -286,8 +303,7 @@ function probeSyncRead(): string | undefined {
   if (be && typeof be.hasReadSyncWarned === "boolean") be.hasReadSyncWarned = true;
   const out = tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])));
   try {
-    const v = out.dataSync();
-    if (v[0] !== 64 || v[v.length - 1] !== 64) return `wrong result from a GPU matMul (ones·ones gave ${v[0]}, expected 64)`;
+    out.dataSync();
     return undefined;
   } catch (e) {
     return firstLine(e);
@@ -300,7 +316,7 @@ function probeSyncRead(): string | undefined {
  * Initialise the webgpu backend. Throws with the precise reason when it cannot; on a failure after
  * TF.js has seen the backend, "webgpu" is removed from the registry before throwing.
  */
-async function tryWebgpu(auto: boolean): Promise<WebgpuAdapterReport> {
+async function tryWebgpu(): Promise<WebgpuAdapterReport> {
   const flags = dawnFlagsFromEnv();
   const allowSoftware = process.env.FLEXOLMO_WEBGPU_SOFTWARE === "1";
 
@@ -380,22 +396,18 @@ async function tryWebgpu(auto: boolean): Promise<WebgpuAdapterReport> {
     throw new Error(`tf.setBackend('webgpu') failed on adapter "${label}"${why || " (TF.js printed the cause above)"}`);
   }
 
-  // 5. Synchronous reads (see the file comment). Automatic selection needs them.
-  const err = probeSyncRead();
-  a.syncReads = err === undefined;
-  if (err !== undefined) a.syncReadError = err;
-  if (err !== undefined && /wrong result/.test(err)) {
+  // 5. Host copies of uploaded tensors (lib/ops/host-reads.ts), then the arithmetic, read back
+  //    asynchronously as the engine does; whether a synchronous read works is only reported.
+  keepHostCopies(tf.backend());
+  installWebgpuFixes(); // upstream kernel bugs (lib/ops/webgpu-fixes.ts)
+  const err = await probeArithmetic();
+  if (err !== undefined) {
     await dropWebgpu(before);
     throw new Error(`WebGPU adapter "${label}" computes wrong results: ${err}`);
   }
-  if (!a.syncReads && auto) {
-    await dropWebgpu(before);
-    throw new Error(
-      `adapter "${label}" works, but synchronous GPU reads do not (${err}): tfjs-backend-webgpu reads synchronously only through ` +
-        `the browser's OffscreenCanvas, and FlexOlmo's training step and MoE routing read synchronously. ` +
-        `FLEXOLMO_BACKEND=webgpu uses it anyway (dense forward passes and async reads work).`,
-    );
-  }
+  const syncErr = probeSyncRead();
+  a.syncReads = syncErr === undefined;
+  if (syncErr !== undefined) a.syncReadError = syncErr;
   return a;
 }
 
@@ -461,7 +473,7 @@ async function tryBackend(name: BackendName, auto: boolean): Promise<WebgpuAdapt
       return undefined;
     }
     case "webgpu":
-      return tryWebgpu(auto);
+      return tryWebgpu();
     case "wasm": {
       const before = processErrorHandlers();
       try {
@@ -505,7 +517,6 @@ function shortReason(reason: string | undefined): string {
     [/^Dawn found no WebGPU adapter/, "no GPU adapter"],
     [/null backend/, "Dawn null adapter"],
     [/CPU rasteriser/, "CPU adapter only"],
-    [/synchronous GPU reads do not/, "no synchronous reads in Node"],
   ];
   for (const [re, short] of known) if (re.test(r)) return short;
   return r.slice(0, 80);
@@ -526,7 +537,7 @@ function summarise(name: BackendName, attempts: BackendAttempt[], flags: Record<
   }
   else if (name === "tfjs-node-gpu") detail = " (CUDA)";
   else if (name === "webgpu" && adapter) {
-    detail = ` (${adapterLabel(adapter)}${adapter.software ? ", software" : ""}${adapter.featureLevel === "compatibility" ? ", compatibility mode" : ""}` + `${adapter.syncReads ? "" : "; no synchronous reads: training and sparse MoE routing will fail"})`;
+    detail = ` (${adapterLabel(adapter)}${adapter.software ? ", software" : ""}${adapter.featureLevel === "compatibility" ? ", compatibility mode" : ""}` + `; routing on the device)`;
   }
   // One line: the chosen backend, and the skipped ones with a short reason (full text in `attempts`).
   const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.name} (${shortReason(a.reason)})`);

@@ -155,8 +155,7 @@ function firstLine(e: unknown): string {
 async function measureForward(p: ReturnType<typeof initParams>, cfg: ModelConfig, ids: Int32Array, B: number, T: number, reps: number): Promise<number[]> {
   const once = async () => {
     const t0 = performance.now();
-    // A fresh ids tensor each pass: the model checks ids on the host (dataSync), which webgpu can do
-    // only while the tensor has not been uploaded yet. Uploading B·T int32s costs microseconds.
+    // A fresh ids tensor each pass, as the evaluation makes them (uploading B·T int32s costs microseconds).
     const s = tf.tidy(() => tf.sum(forward(p, cfg, tf.tensor2d(ids, [B, T], "int32")).logits));
     await s.data(); // async read: the one kind every backend supports (webgpu has no sync reads in Node)
     s.dispose();

@@ -18,7 +18,7 @@ import type { DataCard } from "./cards";
 import { FlexModel } from "./model";
 import { loadOwnerArtifact, OwnerExpert, type OwnerArtifact } from "./owner";
 import { PublicModel } from "./public";
-import { tensorHash, trunkHashes } from "./trunk";
+import { bytesHash, hostData, tensorHash, trunkHashes } from "./trunk";
 import type { BiasMode } from "./view";
 
 export type { OwnerArtifact };
@@ -140,13 +140,10 @@ function ffnHashes(l: LayerParams, e: number): string {
   return [x.gate, x.up, x.down].map(tensorHash).join(",");
 }
 
+/** tensorHash of router[row : row + 1] ([1, C]), read from the router's host values (no device slice to read back). */
 function rowHash(router: tf.Tensor2D, row: number): string {
-  const r = router.slice([row, 0], [1, -1]);
-  try {
-    return tensorHash(r);
-  } finally {
-    r.dispose();
-  }
+  const c = router.shape[1];
+  return bytesHash(`${router.dtype}:1x${c}:`, hostData(router).subarray(row * c, (row + 1) * c));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { inspect } from "node:util";
 import type { ModelParams } from "../model/params";
-import { forward, type RouterTelemetry } from "../model/model";
+import { forward, forwardTelemetry, type RouterTelemetry } from "../model/model";
 import { Rng } from "../model/rng";
 import { disposeParams } from "../model/model";
 import { paramEntries } from "../model/params";
@@ -228,16 +228,14 @@ export class FlexModel {
     return tf.tidy(() => forward(this.params, this.config, ids, this.forwardOptions()).logits);
   }
 
-  /** Router telemetry for a batch of ids (original expert numbering). Plain arrays: no tensor survives the call. */
-  telemetry(ids: tf.Tensor2D): RouterTelemetry {
+  /**
+   * Router telemetry for a batch of ids (original expert numbering). Plain arrays: no tensor survives
+   * the call (forwardTelemetry frees the pass's tensors, about 65 per layer). Async: on GPU backends
+   * the router tensors are read back without stalling.
+   */
+  async telemetry(ids: tf.Tensor2D): Promise<RouterTelemetry> {
     this.assertLive("telemetry");
-    let tel: RouterTelemetry | undefined;
-    // The tidy frees every tensor of the pass (about 65 per layer), not only the logits. It returns
-    // nothing: the telemetry is read to typed arrays inside, and tidy would walk a returned record.
-    tf.tidy(() => {
-      tel = forward(this.params, this.config, ids, { ...this.forwardOptions(), telemetry: true }).telemetry;
-    });
-    return tel!;
+    return forwardTelemetry(this.params, this.config, ids, this.forwardOptions());
   }
 
   forwardOptions(): { include: boolean[]; topK: number; bias: BiasMode } {
@@ -328,7 +326,7 @@ export class FlexModel {
       const idsT = tf.tensor2d(Int32Array.from(win), [1, win.length], "int32"); // [1, T]
       let tel: RouterTelemetry;
       try {
-        tel = this.telemetry(idsT);
+        tel = await this.telemetry(idsT);
       } finally {
         idsT.dispose();
       }

@@ -8,14 +8,29 @@ import { createHash } from "node:crypto";
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ModelParams } from "../model/params";
 import { paramEntries } from "../model/params";
+import { valuesIfOnHost } from "../ops";
 
 /** sha256 over dtype, shape and the raw little-endian bytes: equal hashes ⇔ bit-identical tensors. */
 export function tensorHash(t: tf.Tensor): string {
+  return bytesHash(`${t.dtype}:${t.shape.join("x")}:`, hostData(t));
+}
+
+/** sha256 over a header and an array's raw bytes (tensorHash's format). */
+export function bytesHash(header: string, data: tf.TypedArray): string {
   const h = createHash("sha256");
-  h.update(`${t.dtype}:${t.shape.join("x")}:`);
-  const data = t.dataSync();
+  h.update(header);
   h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return h.digest("hex");
+}
+
+/**
+ * A tensor's values for hashing. On GPU backends they must already be on the host: weights made from
+ * host data keep a copy, and training reads its weights back after every call (lib/ops/host-reads.ts).
+ */
+export function hostData(t: tf.Tensor): tf.TypedArray {
+  const data = valuesIfOnHost(t);
+  if (!data) throw new Error(`a ${t.dtype} [${t.shape}] tensor's values are still on the GPU; read it back first (\`await readBack([t])\` from lib/ops)`);
+  return data;
 }
 
 /** sha256 of a float vector's bytes (a domain embedding, a router row): equal ⇔ bit-identical. */

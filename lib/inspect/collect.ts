@@ -25,14 +25,14 @@ export async function dataOf(model: FlexModel): Promise<DataContext> {
 }
 
 /** Router telemetry of one token sequence under the model's view. Original expert numbering. */
-export function telemetryOf(model: FlexModel, ids: readonly number[] | Int32Array, batch = 1): RouterTelemetry {
+export async function telemetryOf(model: FlexModel, ids: readonly number[] | Int32Array, batch = 1): Promise<RouterTelemetry> {
   const T = ids.length / batch;
   if (!Number.isInteger(T) || T < 1) throw new Error(`telemetryOf: ${ids.length} ids do not split into ${batch} rows.`);
   if (T > model.config.maxSeqLen) throw new Error(`telemetryOf: rows of ${T} tokens exceed the model's context of ${model.config.maxSeqLen}; shorten the text.`);
   // FlexModel.telemetry frees its pass's tensors itself; only the ids tensor is ours to free.
   const x = tf.tensor2d(Int32Array.from(ids), [batch, T], "int32"); // [B, T]
   try {
-    return model.telemetry(x);
+    return await model.telemetry(x);
   } finally {
     x.dispose();
   }
@@ -143,7 +143,7 @@ export async function sampleRouting(model: FlexModel, opts: SampleOptions = {}):
   let k = model.view.topK;
   for (const batch of evalBatches(streams, { batchSize: opts.batchSize ?? 8, seqLen, domains, maxWindows: opts.maxWindows ?? 8 })) {
     const { inputs } = inputsAndTargets(batch); // [B, T]
-    const tel = telemetryOf(model, inputs, batch.batchSize);
+    const tel = await telemetryOf(model, inputs, batch.batchSize);
     accumulate(byDomain.get(batch.domains[0])!, tel, inputs);
     biasUsed = tel.biasUsed;
     k = tel.k;

@@ -408,7 +408,7 @@ export async function routeTokens(model: FlexModel, text: string, opts: { layers
   if (ids.length === 0) throw new Error("routeTokens: the text is empty after tokenisation; pass some text.");
   if (ids.length > model.config.maxSeqLen) throw new Error(`routeTokens: the text has ${ids.length} tokens but the model's context is ${model.config.maxSeqLen}; pass a shorter text.`);
   const layers = pickLayers(model.config.nLayers, opts.layers ?? "first-middle-last");
-  const tel = telemetryOf(model, ids);
+  const tel = await telemetryOf(model, ids);
   const { n, e, k } = tel;
   return new TokenRouting({
     model: model.label,

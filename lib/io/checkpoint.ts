@@ -33,6 +33,7 @@ import * as path from "node:path";
 import * as tf from "../tf";
 import { type ModelConfig, validateConfig } from "../model/config";
 import { paramCount } from "../model/model";
+import { readBack } from "../ops";
 import type { ModelParams } from "../model/params";
 import { buildParams, paramEntries, paramSchema } from "../model/params";
 import { type HfExtras, fromHfConfig, hfConfigText, toHfConfig } from "./hf-config";
@@ -575,7 +576,8 @@ function floatData(name: string, t: tf.Tensor): Float32Array {
 
 /**
  * Save a checkpoint into `dir` (created if needed, replaced atomically if it exists).
- * Every tensor is read with `dataSync` one at a time while the file is being written.
+ * Every tensor is read with `dataSync` one at a time while the file is being written (on GPU
+ * backends after one asynchronous read-back of all of them).
  */
 export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<SaveReport> {
   const t0 = performance.now();
@@ -584,6 +586,9 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<Sa
   checkParamsAgainstConfig(cfg, params);
   const dtype = opts.dtype ?? "F32";
   const entries = paramEntries(params);
+  // On GPU backends, bring every tensor's values to the host first (asynchronously; a no-op on cpu/wasm):
+  // the writer below reads them synchronously, one at a time.
+  await readBack([...entries.map((e) => e.tensor), ...Object.values(opts.optimizer?.tensors ?? {})]);
   const tokIds = opts.tokenizer ? { eosTokenId: opts.tokenizer.eosTokenId, padTokenId: opts.tokenizer.padTokenId } : {};
   const hfConfig = toHfConfig(cfg, { ...tokIds, ...opts.hf }, dtype === "BF16" ? "bfloat16" : "float32");
 

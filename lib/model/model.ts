@@ -18,7 +18,7 @@
  * plain 2-D `x @ W` (the fast path on every backend). Reshapes carry a shape comment.
  */
 import * as tf from "../tf";
-import { hasFused, installOps, rmsNormFused, rope, ropeAngles } from "../ops";
+import { hasFused, installOps, rmsNormFused, rope, ropeAngles, routingPlace, RoutingPlace, topkMask, valuesIfOnHost } from "../ops";
 import { headDim, ModelConfig, validateConfig } from "./config";
 import { buildParams, checkParamsMatch, ExpertParams, LayerParams, ModelParams, paramSchema } from "./params";
 import { hashString, Rng } from "./rng";
@@ -39,11 +39,14 @@ export interface ForwardOptions {
   routingStats?: boolean;
   /**
    * "auto" (default): when k < included experts, only the selected experts run on their tokens
-   * (gather → expert → scale → scatter-add). "dense": every included expert runs on every token and
-   * non-selected weights are zero. Same result up to float rounding; "dense" is the reference the
-   * tests compare against and a teaching aid.
+   * (gather → expert → scale → scatter-add), the top-k read on the host — except on backends where
+   * host reads stall (webgpu: lib/ops/host-reads.ts), which get "device". "dense": every included
+   * expert runs on every token and non-selected weights are zero (top-k on the host). "device": the
+   * top-k chosen on the device (tf.topk → one-hot mask) and dispatched densely: no host read at all.
+   * Same result up to float rounding (and ties); "dense" is the reference the tests compare against
+   * and a teaching aid.
    */
-  dispatch?: "auto" | "dense";
+  dispatch?: "auto" | "dense" | "device";
 }
 
 export interface LayerTelemetry {
@@ -84,8 +87,22 @@ export interface HiddenResult {
   routerInputs: tf.Tensor2D[];
   /** Per layer: the top-k selection as read on the CPU (sparse path or when stats were asked for). */
   topk: Array<{ idx: Int32Array; counts: number[] } | undefined>;
+  /**
+   * Device routing only: per layer [E_included], each expert's share of the top-k slots, a tensor
+   * with no gradient (what `topk[l].counts / (N·k)` is on the host path).
+   */
+  shares?: tf.Tensor1D[];
   telemetry?: RouterTelemetry;
   routingStats?: RoutingStats;
+  /**
+   * Device routing with `routingStats`: [L, 2, E_included] shares and mean probabilities, to read with
+   * the step's other numbers (`readRoutingStats`), instead of `routingStats`.
+   */
+  routingStatsTensor?: tf.Tensor3D;
+  /** Original indices of the included experts, ascending (how to read `routingStatsTensor`). */
+  included: number[];
+  /** Device routing with `telemetry`: the router tensors for `forwardTelemetry` to read (internal). */
+  telemetryTensors?: TelemetryTensors[];
   b: number;
   t: number;
 }
@@ -192,7 +209,7 @@ function resolveRouting(cfg: ModelConfig, opts: ForwardOptions): Routing {
   }
   const bias = opts.bias ?? "keep";
   if (bias !== "keep" && bias !== "drop") throw new Error(`forward: bias must be "keep" or "drop" (got ${JSON.stringify(bias)})`);
-  if (opts.dispatch !== undefined && opts.dispatch !== "auto" && opts.dispatch !== "dense") throw new Error(`forward: dispatch must be "auto" or "dense" (got ${JSON.stringify(opts.dispatch)})`);
+  if (opts.dispatch !== undefined && opts.dispatch !== "auto" && opts.dispatch !== "dense" && opts.dispatch !== "device") throw new Error(`forward: dispatch must be "auto", "dense" or "device" (got ${JSON.stringify(opts.dispatch)})`);
   return { include, included, k, bias };
 }
 
@@ -204,7 +221,10 @@ export function checkIds(ids: tf.Tensor, cfg: ModelConfig): void {
   const [b, t] = ids.shape;
   if (b < 1 || t < 1) throw new Error(`forward: ids must be non-empty (got [${ids.shape}])`);
   if (t > cfg.maxSeqLen) throw new Error(`forward: sequence length ${t} exceeds maxSeqLen ${cfg.maxSeqLen}`);
-  const v = ids.dataSync();
+  // On webgpu only ids still in host memory are checked (ids made on the device, e.g. by sampling,
+  // are in range by construction); reading them back would stall the device.
+  const v = valuesIfOnHost(ids);
+  if (!v) return;
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0 || v[i] >= cfg.vocabSize) throw new Error(`forward: token id ${v[i]} at position ${i} is outside [0, ${cfg.vocabSize})`);
   }
@@ -220,9 +240,22 @@ interface MoeOut {
   weights?: tf.Tensor2D; // [N, Ei] mixing weights (zero off the top-k)
   topk?: Int32Array; // [N*k] positions in `included` (not original indices)
   probsHost?: Float32Array;
+  share?: tf.Tensor1D; // device routing: [Ei] share of the top-k slots, no gradient
 }
 
-function moe(h: tf.Tensor2D, l: LayerParams, cfg: ModelConfig, r: Routing, dense: boolean, needHostProbs: boolean): MoeOut {
+/** Σ_j weights[:, j] · FFN_j(h): every included expert on every token. [N, C] */
+function denseMixture(h: tf.Tensor2D, weights: tf.Tensor2D, l: LayerParams, r: Routing): tf.Tensor2D {
+  const n = h.shape[0], ei = r.included.length;
+  let y: tf.Tensor2D | undefined;
+  for (let j = 0; j < ei; j++) {
+    const wj = ei === 1 ? weights : tf.slice(weights, [0, j], [n, 1]); // [N, 1]
+    const term = tf.mul(expertFfn(h, l.experts[r.included[j]]), wj) as tf.Tensor2D;
+    y = y ? (tf.add(y, term) as tf.Tensor2D) : term;
+  }
+  return y!;
+}
+
+function moe(h: tf.Tensor2D, l: LayerParams, cfg: ModelConfig, r: Routing, dense: boolean, needHostProbs: boolean, place: RoutingPlace): MoeOut {
   const n = h.shape[0], ei = r.included.length, k = r.k;
   const all = ei === cfg.experts.length;
   const idxT = all ? undefined : tf.tensor1d(r.included, "int32");
@@ -235,18 +268,27 @@ function moe(h: tf.Tensor2D, l: LayerParams, cfg: ModelConfig, r: Routing, dense
   }
   const probs = tf.softmax(logits) as tf.Tensor2D; // [N, Ei] fp32 softmax over included experts only
 
+  if (place === "device") {
+    // Nothing leaves the device: the selection is a mask, every included expert runs on every token.
+    let weights = probs;
+    let share: tf.Tensor1D;
+    if (k === ei) share = tf.fill([ei], 1 / ei) as tf.Tensor1D; // every expert holds every token's slot
+    else {
+      const sel = topkMask(probs, k); // [N, Ei] 1 on each row's top-k, no gradient
+      weights = tf.mul(probs, sel) as tf.Tensor2D; // [N, Ei]  zero off the top-k
+      share = tf.div(tf.sum(sel, 0), n * k) as tf.Tensor1D; // [Ei]
+    }
+    if (cfg.normTopkProb) weights = tf.div(weights, tf.sum(weights, 1, true)) as tf.Tensor2D;
+    return { y: denseMixture(h, weights, l, r), logits, probs, weights, share };
+  }
+
   if (k === ei) {
     // Every included expert sees every token: the dense soft mixture (FlexOlmo's expert training, top-2 of 2).
     let weights = probs;
     if (cfg.normTopkProb) weights = tf.div(probs, tf.sum(probs, 1, true)) as tf.Tensor2D;
-    let y: tf.Tensor2D | undefined;
-    for (let j = 0; j < ei; j++) {
-      const wj = ei === 1 ? weights : tf.slice(weights, [0, j], [n, 1]); // [N, 1]
-      const term = tf.mul(expertFfn(h, l.experts[r.included[j]]), wj) as tf.Tensor2D;
-      y = y ? (tf.add(y, term) as tf.Tensor2D) : term;
-    }
+    const y = denseMixture(h, weights, l, r);
     const probsHost = needHostProbs ? (probs.dataSync() as Float32Array) : undefined;
-    return { y: y!, logits, probs, weights, probsHost, topk: probsHost ? topKRows(probsHost, n, ei, k) : undefined };
+    return { y, logits, probs, weights, probsHost, topk: probsHost ? topKRows(probsHost, n, ei, k) : undefined };
   }
 
   // k < Ei: the selection is a discrete choice, made on the CPU (also needed to size each expert's batch).
@@ -257,14 +299,7 @@ function moe(h: tf.Tensor2D, l: LayerParams, cfg: ModelConfig, r: Routing, dense
   let weights = tf.mul(probs, tf.tensor2d(sel, [n, ei])) as tf.Tensor2D; // [N, Ei]  zero off the top-k
   if (cfg.normTopkProb) weights = tf.div(weights, tf.sum(weights, 1, true)) as tf.Tensor2D;
 
-  if (dense) {
-    let y: tf.Tensor2D | undefined;
-    for (let j = 0; j < ei; j++) {
-      const term = tf.mul(expertFfn(h, l.experts[r.included[j]]), tf.slice(weights, [0, j], [n, 1])) as tf.Tensor2D;
-      y = y ? (tf.add(y, term) as tf.Tensor2D) : term;
-    }
-    return { y: y!, logits, probs, weights, topk, probsHost };
-  }
+  if (dense) return { y: denseMixture(h, weights, l, r), logits, probs, weights, topk, probsHost };
 
   // Sparse dispatch: each expert computes only on the tokens that selected it. Order the N·k
   // (token, expert) pairs by expert, gather their rows of h once, split into one block per expert,
@@ -307,6 +342,7 @@ export function forwardHidden(params: ModelParams, cfg: ModelConfig, ids: tf.Ten
   const [b, t] = ids.shape;
   const n = b * t;
   const hd = headDim(cfg);
+  const place: RoutingPlace = opts.dispatch === "device" ? "device" : opts.dispatch === "dense" ? "host" : routingPlace();
   const dense = opts.dispatch === "dense";
   const wantStats = Boolean(opts.routingStats || opts.telemetry);
 
@@ -319,16 +355,18 @@ export function forwardHidden(params: ModelParams, cfg: ModelConfig, ids: tf.Ten
   const routerProbs: tf.Tensor2D[] = [];
   const routerInputs: tf.Tensor2D[] = [];
   const topk: HiddenResult["topk"] = [];
-  const tel: Array<{ logits: tf.Tensor2D; probs: tf.Tensor2D; weights?: tf.Tensor2D; topk?: Int32Array; probsHost?: Float32Array; hNorm: tf.Tensor1D }> = [];
+  const shares: tf.Tensor1D[] = [];
+  const tel: TelemetryTensors[] = [];
   const stats: RoutingStats = { share: [], meanProb: [] };
 
   for (const l of params.layers) {
     const h = tf.add(x, rmsNorm(attention(x, l, cfg, b, t, tables, mask), l.postAttnNorm, cfg.rmsNormEps)) as tf.Tensor2D; // [N, C]
-    const m = moe(h, l, cfg, r, dense, wantStats);
+    const m = moe(h, l, cfg, r, dense, wantStats && place === "host", place);
     x = tf.add(h, rmsNorm(m.y, l.postFfnNorm, cfg.rmsNormEps)) as tf.Tensor2D; // [N, C]
     routerLogits.push(m.logits);
     routerProbs.push(m.probs);
     routerInputs.push(h);
+    if (m.share) shares.push(m.share);
     if (m.topk) {
       const counts = new Array(r.included.length).fill(0);
       for (let i = 0; i < m.topk.length; i++) counts[m.topk[i]]++;
@@ -347,25 +385,91 @@ export function forwardHidden(params: ModelParams, cfg: ModelConfig, ids: tf.Ten
   }
   const hidden = rmsNorm(x, params.norm, cfg.rmsNormEps);
 
-  const res: HiddenResult = { hidden, routerLogits, routerProbs, routerInputs, topk, b, t };
-  if (wantStats) res.routingStats = stats;
-  if (opts.telemetry) res.telemetry = readTelemetry(tel, params, cfg, r, n);
+  const res: HiddenResult = { hidden, routerLogits, routerProbs, routerInputs, topk, b, t, included: r.included };
+  if (place === "device") {
+    res.shares = shares;
+    if (wantStats) {
+      // [L, 2, Ei]: per layer the shares and the mean probabilities, read later in one go.
+      res.routingStatsTensor = tf.stack(routerProbs.map((p, li) => tf.stack([shares[li], tf.mean(p, 0)]))) as tf.Tensor3D;
+    }
+  } else if (wantStats) res.routingStats = stats;
+  if (opts.telemetry) {
+    // Device routing: the tensors are handed over for an asynchronous read (forwardTelemetry).
+    if (place === "device") res.telemetryTensors = tel;
+    else res.telemetry = buildTelemetry(tel, telemetryTensorList(tel, params, r).map((x) => x.dataSync() as Float32Array), cfg, r, n);
+  }
   return res;
 }
 
-/** Read the collected router tensors to CPU, in original expert numbering. */
-function readTelemetry(
-  tel: Array<{ logits: tf.Tensor2D; probs: tf.Tensor2D; weights?: tf.Tensor2D; topk?: Int32Array; probsHost?: Float32Array; hNorm: tf.Tensor1D }>,
-  params: ModelParams,
-  cfg: ModelConfig,
-  r: Routing,
-  n: number,
-): RouterTelemetry {
+/** Shares and mean probabilities from a read `routingStatsTensor` ([L, 2, Ei]), in original expert numbering. */
+export function readRoutingStats(host: Float32Array | ArrayLike<number>, nLayers: number, e: number, included: number[]): RoutingStats {
+  const ei = included.length;
+  const stats: RoutingStats = { share: [], meanProb: [] };
+  for (let l = 0; l < nLayers; l++) {
+    const share = new Array(e).fill(0), meanProb = new Array(e).fill(0);
+    included.forEach((orig, j) => {
+      share[orig] = host[(l * 2 + 0) * ei + j];
+      meanProb[orig] = host[(l * 2 + 1) * ei + j];
+    });
+    stats.share.push(share);
+    stats.meanProb.push(meanProb);
+  }
+  return stats;
+}
+
+/** The router tensors of one layer that telemetry reads. */
+export interface TelemetryTensors {
+  logits: tf.Tensor2D;
+  probs: tf.Tensor2D;
+  weights?: tf.Tensor2D;
+  topk?: Int32Array;
+  probsHost?: Float32Array;
+  hNorm: tf.Tensor1D;
+}
+
+/** What telemetry reads to the host, in a fixed order: per layer logits, probs, weights, hNorm; then each layer's bias. */
+function telemetryTensorList(tel: TelemetryTensors[], params: ModelParams, r: Routing): tf.Tensor[] {
+  const list: tf.Tensor[] = [];
+  for (const L of tel) list.push(L.logits, L.probs, L.weights ?? L.probs, L.hNorm);
+  if (r.bias === "keep") for (const l of params.layers) list.push(l.expertBias);
+  return list;
+}
+
+/**
+ * Router telemetry of one forward pass, read asynchronously: works on every backend, webgpu
+ * included. Same record as `forward(..., { telemetry: true }).telemetry`. Frees every tensor of the pass.
+ */
+export async function forwardTelemetry(params: ModelParams, cfg: ModelConfig, ids: tf.Tensor2D, opts: Omit<ForwardOptions, "telemetry"> = {}): Promise<RouterTelemetry> {
+  const r = resolveRouting(cfg, opts);
+  let tel: RouterTelemetry | undefined;
+  let tensors: TelemetryTensors[] = [];
+  let n = 0;
+  // tidy frees the pass; the host path reads inside it (the same record as before device routing
+  // existed), the device path keeps clones of what it will read.
+  const kept = tf.tidy(() => {
+    const hr = forwardHidden(params, cfg, ids, { ...opts, telemetry: true });
+    n = hr.b * hr.t;
+    tel = hr.telemetry;
+    if (tel) return [];
+    tensors = hr.telemetryTensors!;
+    return telemetryTensorList(tensors, params, r).map((x) => tf.clone(x));
+  });
+  if (tel) return tel;
+  try {
+    const host = (await Promise.all(kept.map((x) => x.data()))) as Float32Array[];
+    return buildTelemetry(tensors, host, cfg, r, n);
+  } finally {
+    kept.forEach((x) => x.dispose());
+  }
+}
+
+/** Build the telemetry record from the host copies of `telemetryTensorList`, in original expert numbering. */
+function buildTelemetry(tel: TelemetryTensors[], host: Float32Array[], cfg: ModelConfig, r: Routing, n: number): RouterTelemetry {
   const e = cfg.experts.length, ei = r.included.length, k = r.k;
-  const layers: LayerTelemetry[] = tel.map((L) => {
-    const lg = L.logits.dataSync(), pr = L.probsHost ?? (L.probs.dataSync() as Float32Array);
-    const w = L.weights ? L.weights.dataSync() : pr;
-    const sel = L.topk ?? topKRows(pr as Float32Array, n, ei, k);
+  const layers: LayerTelemetry[] = tel.map((L, li) => {
+    const lg = host[li * 4], pr = L.probsHost ?? host[li * 4 + 1];
+    const w = host[li * 4 + 2];
+    const sel = L.topk ?? topKRows(pr, n, ei, k);
     const logits = new Float32Array(n * e).fill(-Infinity), probs = new Float32Array(n * e);
     const topkIdx = new Int32Array(n * k), topkWeight = new Float32Array(n * k);
     for (let i = 0; i < n; i++) {
@@ -379,13 +483,13 @@ function readTelemetry(
         topkWeight[i * k + s] = w[i * ei + j];
       }
     }
-    return { logits, probs, topkIdx, topkWeight, hNorm: L.hNorm.dataSync() as Float32Array };
+    return { logits, probs, topkIdx, topkWeight, hNorm: host[li * 4 + 3] };
   });
   // The bias is the same in every layer's formula but a separate parameter per layer; report layer 0's
   // per expert only if all layers agree, else NaN (look at the params for per-layer values).
   const biasUsed = new Array(e).fill(0);
   if (r.bias === "keep") {
-    const per = params.layers.map((l) => l.expertBias.dataSync());
+    const per = host.slice(tel.length * 4);
     for (let j = 1; j < e; j++) {
       const v0 = Math.min(per[0][j], 0);
       biasUsed[j] = per.every((p) => Math.min(p[j], 0) === v0) ? v0 : NaN;

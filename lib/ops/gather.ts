@@ -14,6 +14,7 @@
 import * as tf from "../tf";
 import { cpuValues, CpuBackendLike, sizeOf, TensorInfo, WasmBackendLike, wasmView } from "./raw";
 import { KArgs, registerCpuWasm } from "./register";
+import { valuesIfOnHost } from "./host-reads";
 
 interface GatherGeom {
   outer: number; // product of x.shape[:axis]
@@ -79,9 +80,10 @@ export function installGather(): void {
       return {
         x: () => {
           const g = dy as tf.Tensor;
-          const v = ids.dataSync();
-          let allValid = true;
-          for (let i = 0; i < v.length; i++) if (v[i] < 0) allValid = false;
+          // Ids on a device that cannot be read without a stall (webgpu) take the general path below.
+          const v = valuesIfOnHost(ids);
+          let allValid = v !== undefined;
+          if (v) for (let i = 0; i < v.length; i++) if (v[i] < 0) allValid = false;
           if (allValid) return tf.gather(g, ids);
           // Negative ids were dropped in the forward pass: their rows get zero gradient.
           return tf.tidy(() => {

@@ -71,3 +71,8 @@ export { adamwFused, hasFused, rmsNormFused } from "./fused";
 export { nativeMatMul, setBlasThreads } from "./blas";
 export { stopGradient } from "./stop-gradient";
 export type { NativeMatMulStatus } from "./blas";
+export { keepHostCopies, readBack, routingPlace, valuesIfOnHost } from "./host-reads";
+export type { RoutingPlace } from "./host-reads";
+export { topkMask } from "./topk-mask";
+export { addMany } from "./add-many";
+export { installWebgpuFixes } from "./webgpu-fixes";

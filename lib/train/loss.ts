@@ -25,7 +25,7 @@ import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { ForwardOptions, forwardHidden, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";
-import { softmaxCrossEntropy, stopGradient } from "../ops";
+import { addMany, softmaxCrossEntropy, stopGradient } from "../ops";
 
 /** The router margin loss of one training run (see the file comment). */
 export interface RouterMargin {
@@ -56,11 +56,15 @@ export interface LossResult {
   /** Unweighted router margin loss (mean over layers); 0 when off. */
   margin: tf.Scalar;
   routingStats?: RoutingStats;
+  /** Device routing with routing stats: [L, 2, E_included], to read with the loss (`readRoutingStats`). */
+  routingStatsTensor?: tf.Tensor3D;
+  /** Original indices of the included experts (how to read `routingStatsTensor`). */
+  included: number[];
 }
 
 export function routerZLoss(routerLogits: tf.Tensor2D[]): tf.Scalar {
   const terms = routerLogits.filter((l) => l.shape[1] > 1).map((l) => tf.mean(tf.square(tf.logSumExp(l, 1)))); // per layer: mean_i lse_i²
-  return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
+  return terms.length ? (addMany(terms) as tf.Scalar) : tf.scalar(0);
 }
 
 /**
@@ -78,7 +82,7 @@ export function routerMarginLoss(params: ModelParams, routerInputs: tf.Tensor2D[
     const x = m.side === "own" ? tf.sub(m.boundary, d) : tf.sub(d, m.boundary);
     return tf.mean(tf.softplus(x)) as tf.Scalar;
   });
-  return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
+  return tf.div(addMany(terms), terms.length) as tf.Scalar;
 }
 
 /**
@@ -98,10 +102,11 @@ export function trainingLoss(params: ModelParams, cfg: ModelConfig, inputs: tf.T
       if (ei < 2) return;
       const info = hr.topk[li];
       const k = info ? info.idx.length / n : ei; // no CPU top-k means k = E_included (every expert gets every token)
-      const f = info ? info.counts.map((c) => c / (n * k)) : new Array(ei).fill(1 / ei);
-      terms.push(tf.mul(tf.sum(tf.mul(tf.mean(p, 0), tf.tensor1d(f))), ei) as tf.Scalar); // E · Σ f_e P_e
+      // f: the shares of the top-k slots, constants (read on the host, or the device mask's, which has no gradient).
+      const f = hr.shares ? hr.shares[li] : tf.tensor1d(info ? info.counts.map((c) => c / (n * k)) : new Array(ei).fill(1 / ei));
+      terms.push(tf.mul(tf.sum(tf.mul(tf.mean(p, 0), f)), ei) as tf.Scalar); // E · Σ f_e P_e
     });
-    if (terms.length) lb = tf.addN(terms) as tf.Scalar;
+    if (terms.length) lb = addMany(terms) as tf.Scalar;
   }
   const rm = w.routerMargin;
   const margin = rm && rm.weight > 0 ? routerMarginLoss(params, hr.routerInputs, rm) : tf.scalar(0);
@@ -109,16 +114,5 @@ export function trainingLoss(params: ModelParams, cfg: ModelConfig, inputs: tf.T
   if (w.zLossWeight > 0) loss = tf.add(loss, tf.mul(z, w.zLossWeight));
   if (w.lbLossWeight > 0) loss = tf.add(loss, tf.mul(lb, w.lbLossWeight));
   if (rm && rm.weight > 0) loss = tf.add(loss, tf.mul(margin, rm.weight));
-  return { loss, ce, z, lb, margin, routingStats: hr.routingStats };
-}
-
-/** Mean next-token cross-entropy of a batch without gradients (evaluation). */
-export function evalLoss(params: ModelParams, cfg: ModelConfig, inputs: tf.Tensor2D, targets: Int32Array, fwd: ForwardOptions = {}): number {
-  const ce = tf.tidy(() => {
-    const hr = forwardHidden(params, cfg, inputs, fwd);
-    return softmaxCrossEntropy(tf.matMul(hr.hidden, params.lmHead) as tf.Tensor2D, targets);
-  });
-  const v = ce.dataSync()[0];
-  ce.dispose();
-  return v;
+  return { loss, ce, z, lb, margin, routingStats: hr.routingStats, routingStatsTensor: hr.routingStatsTensor, included: hr.included };
 }

@@ -15,8 +15,9 @@
  */
 import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
-import { checkParamsMatch, ForwardOptions, RoutingStats } from "../model/model";
+import { checkParamsMatch, ForwardOptions, readRoutingStats, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";
+import { addMany, readBack } from "../ops";
 import { adamwStep } from "./adamw";
 import { BatchSource, checkBatch, drawBatch, isResumable, splitBatch } from "./batches";
 import { TrainConfig, validateTrainConfig } from "./config";
@@ -222,7 +223,7 @@ export class Trainer {
           res.aborted = true;
           break;
         }
-        const p = this.runStep();
+        const p = await this.runStep();
         res.steps++;
         res.losses.push(p.loss);
         res.ces.push(p.ce);
@@ -233,6 +234,9 @@ export class Trainer {
         if (opts.afterStep) await opts.afterStep(p);
         await new Promise((r) => setImmediate(r)); // let the notebook/UI breathe; abort lands here
       }
+      // GPU backends: bring the new weights to the host once per call, so hashes and saves read them
+      // synchronously (a no-op on cpu/wasm; lib/ops/host-reads.ts).
+      await readBack(this.slots.map((s) => s.get()));
     } finally {
       this.running = false;
     }
@@ -242,7 +246,7 @@ export class Trainer {
   }
 
   /** One complete update. Throws (without changing the model) on a non-finite loss or gradient. */
-  private runStep(): StepProgress {
+  private async runStep(): Promise<StepProgress> {
     const t0 = performance.now();
     const tc = this.trainConfig;
     const batch = drawBatch(this.batches);
@@ -257,25 +261,27 @@ export class Trainer {
     let routing: RoutingStats | undefined;
 
     const xs = this.slots.map((s) => s.get());
-    // New (w, m, v) per slot, kept out of the tidy; null = no gradient, leave that tensor alone.
-    let next: Array<{ w: tf.Tensor; m: tf.Tensor; v: tf.Tensor } | null> | undefined;
-    tf.tidy(() => {
+    // Phase 1: loss and gradients. Nothing is read on the host here: the step's numbers come back as
+    // one small tensor, read once, asynchronously (a synchronous read stalls or fails on GPU backends).
+    let included: number[] = [];
+    const kept = tf.tidy(() => {
       const ids = tf.tensor2d(inputs, [B, T], "int32");
+      // The gradient scope frees everything but the loss: the other numbers leave it in one kept tensor.
+      let parts: tf.Tensor | undefined;
       const { value, grads } = tf.engine().gradients(
         () => {
           const r = trainingLoss(this.params, this.cfg, ids, targets, tc, this.fwd);
-          ce = r.ce.dataSync()[0];
-          z = r.z.dataSync()[0];
-          lb = r.lb.dataSync()[0];
-          margin = r.margin.dataSync()[0];
+          const s = [r.ce, r.z, r.lb, r.margin].map((x) => tf.reshape(x, [1]));
+          if (r.routingStatsTensor) s.push(tf.reshape(r.routingStatsTensor, [-1]));
+          parts = tf.keep(tf.concat(s)); // [ce, z, lb, margin, (L·2·E_included routing stats)]
           routing = r.routingStats;
+          included = r.included;
           return r.loss;
         },
         xs,
         undefined,
         true, // a trainable tensor may get no gradient (e.g. an excluded expert): see below
       );
-      loss = value.dataSync()[0];
       // A tensor with no gradient at all (e.g. an expert excluded from this forward pass) is skipped,
       // like PyTorch skips parameters whose .grad is None: no weight decay, moments unchanged.
       const gs = grads.map((g, i) => {
@@ -284,17 +290,35 @@ export class Trainer {
         return mk ? tf.where(mk, g, tf.zerosLike(g)) : g;
       });
       const present = gs.filter((g): g is tf.Tensor => g !== undefined);
-      gradNorm = present.length ? Math.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g)))).dataSync()[0]) : 0;
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return;
-      const clip = Math.min(1, tc.gradClip / (gradNorm + 1e-6)); // torch.nn.utils.clip_grad_norm_
-      next = gs.map((g, i) => {
-        if (!g) return null;
-        const gc = clip < 1 ? tf.mul(g, clip) : g;
-        const hp = { lr, beta1: tc.beta1, beta2: tc.beta2, eps: tc.eps, weightDecay: this.decay[i] ? tc.weightDecay : 0 };
-        const u = adamwStep(xs[i], gc, this.m[i], this.v[i], hp, t, this.masks[i]);
-        return { w: tf.keep(u.w), m: tf.keep(u.m), v: tf.keep(u.v) };
-      });
+      const normSq = present.length ? addMany(present.map((g) => tf.sum(tf.square(g)))) : tf.scalar(0);
+      // [loss, ‖g‖², ce, z, lb, margin] then, with device routing stats, the [L, 2, E_included] block.
+      const numbers = tf.concat([tf.reshape(value, [1]), tf.reshape(normSq, [1]), parts!]);
+      parts!.dispose();
+      return { numbers, gs };
     });
+    let next: Array<{ w: tf.Tensor; m: tf.Tensor; v: tf.Tensor } | null> | undefined;
+    try {
+      const h = await kept.numbers.data();
+      [loss, ce, z, lb, margin] = [h[0], h[2], h[3], h[4], h[5]];
+      gradNorm = Math.sqrt(h[1]);
+      if (h.length > 6) routing = readRoutingStats(h.subarray(6), this.cfg.nLayers, this.cfg.experts.length, included);
+      if (Number.isFinite(loss) && Number.isFinite(gradNorm)) {
+        // Phase 2: the update, into new tensors (the old ones stay until every update is computed).
+        const clip = Math.min(1, tc.gradClip / (gradNorm + 1e-6)); // torch.nn.utils.clip_grad_norm_
+        tf.tidy(() => {
+          next = kept.gs.map((g, i) => {
+            if (!g) return null;
+            const gc = clip < 1 ? tf.mul(g, clip) : g;
+            const hp = { lr, beta1: tc.beta1, beta2: tc.beta2, eps: tc.eps, weightDecay: this.decay[i] ? tc.weightDecay : 0 };
+            const u = adamwStep(xs[i], gc, this.m[i], this.v[i], hp, t, this.masks[i]);
+            return { w: tf.keep(u.w), m: tf.keep(u.m), v: tf.keep(u.v) };
+          });
+        });
+      }
+    } finally {
+      kept.numbers.dispose();
+      kept.gs.forEach((g) => g?.dispose());
+    }
     if (!next) {
       throw new Error(`Non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at step ${this.stepCount + 1} (loss ${loss}, grad norm ${gradNorm}); the update was NOT applied. Lower the learning rate or check the data.`);
     }

@@ -43,11 +43,11 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("telemetry and attribution free every tensor of their forward pass", async () => {
   const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32");
-  merged.telemetry(ids); // warm-up: kernels and caches
+  await merged.telemetry(ids); // warm-up: kernels and caches
   await merged.attribution("Solve 3x + 2 = 11.");
   const before = live();
   for (let i = 0; i < 3; i++) {
-    const tel = merged.telemetry(ids);
+    const tel = await merged.telemetry(ids);
     assert.equal(tel.n, 6);
   }
   assert.equal(live(), before, "telemetry left tensors alive (before the fix: ~129 per call at the tiny preset)");
@@ -90,7 +90,7 @@ test("a merged model owns its tensors: dispose frees them once; its views refuse
   await assert.rejects(() => inspect.routerGeometry(m), /routerGeometry: .*was disposed/);
   await assert.rejects(() => flex.tuneRouter(m, lab, { steps: 1 }), /tuneRouter: .*was disposed/);
   assert.throws(() => m.without("math"), /a view: .*was disposed/);
-  assert.throws(() => m.telemetry(x), /telemetry: .*was disposed/);
+  await assert.rejects(() => m.telemetry(x), /telemetry: .*was disposed/);
   await assert.rejects(() => m.save(path.join(tmp, "never")), /save: .*was disposed/);
   // Metadata stays readable.
   assert.deepEqual(m.experts, ["public", "math", "code"]);
@@ -398,7 +398,7 @@ test("every inference verb 50 times on a tiny merged model: the live tensor coun
   const all = async () => {
     tf.tidy(() => merged.logits(ids).dataSync());
     tf.tidy(() => merged.without("math").logits(ids).dataSync());
-    merged.telemetry(ids);
+    await merged.telemetry(ids);
     await merged.evaluate(ONE);
     await merged.generate("Problem", { maxTokens: 2, seed: 1 });
     await merged.attribution("Solve 3x + 2 = 11.");

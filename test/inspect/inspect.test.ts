@@ -39,7 +39,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 test("routeTokens: per layer, the top-k equals a direct telemetry pass; opted-out experts never appear", async () => {
   const text = "Solve 3x + 2 = 11.";
   const r = await inspect.routeTokens(model, text, { layers: "all" });
-  const tel = inspect.telemetryOf(model, r.ids);
+  const tel = await inspect.telemetryOf(model, r.ids);
   for (const l of r.layers) assert.deepEqual(r.topk[l].flat(), Array.from(tel.layers[l].topkIdx));
   assert.deepEqual((await inspect.routeTokens(model, text)).layers, [0, 1]); // default: first, middle, last (2 layers: 0 and 1)
   const masked = await inspect.routeTokens(model.without("math"), text);

@@ -223,6 +223,30 @@ test("sparse dispatch (k < E) equals the dense mixture with non-top-k weights ze
   disposeParams(p);
 });
 
+test("device dispatch (top-k chosen on the device, every expert on every token) equals the dense mixture bit for bit, and so do its gradients", () => {
+  // Both run every included expert on every token with weights probs ⊙ mask; only where the mask is
+  // made differs (tf.topk + one-hot vs a host loop), so with no ties the results are the same floats.
+  // (No GQA here: TF.js has no gradient for the rank-5 tile that repeats KV heads; FlexOlmo has no GQA.)
+  const cfg: ModelConfig = { ...SMALL, nKvHeads: SMALL.nHeads, experts: ["public", "a", "b", "c", "d", "e"], topK: 2 };
+  const p = initParams(cfg, 3);
+  sharpenRouters(p, cfg, 4);
+  const ids = tf.tensor2d(idsFor(cfg, 3, 8, 5), undefined, "int32");
+  const xs = paramEntries(p).map((e) => e.tensor);
+  for (const topK of [1, 2, 3, 6]) {
+    const [d, v] = (["dense", "device"] as const).map((dispatch) => tf.tidy(() => forward(p, cfg, ids, { topK, dispatch }).logits.dataSync()));
+    assert.equal(maxAbsDiff(d, v), 0, `topK ${topK}: logits differ by ${maxAbsDiff(d, v)}`);
+    const [gd, gv] = (["dense", "device"] as const).map((dispatch) =>
+      tf.tidy(() => {
+        const { grads } = tf.engine().gradients(() => tf.mean(tf.square(forward(p, cfg, ids, { topK, dispatch }).logits)) as tf.Scalar, xs, undefined, true);
+        return grads.map((g) => (g ? Array.from(g.dataSync()) : []));
+      }),
+    );
+    gd.forEach((g, i) => assert.equal(maxAbsDiff(g, gv[i]), 0, `topK ${topK}: gradient of ${paramEntries(p)[i].name} differs`));
+  }
+  ids.dispose();
+  disposeParams(p);
+});
+
 test("a dense model and a 2-expert model whose experts and router rows are copies give the same logits", () => {
   // With identical router rows the two logits are equal, softmax gives exactly [0.5, 0.5], and
   // 0.5·f + 0.5·f = f exactly in float (scaling by 0.5 and adding equal numbers are exact), so with

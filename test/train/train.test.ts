@@ -398,3 +398,41 @@ test("wasm backend: a few training steps give the same losses as cpu (to float t
   await initBackend("cpu");
   losses[0].forEach((l, i) => assert.ok(Math.abs(l - losses[1][i]) < 1e-4, `step ${i}: ${l} vs ${losses[1][i]}`));
 });
+
+test("device routing in the trainer (what webgpu runs: top-k on the device, one asynchronous read per step) gives the host path's losses, shares and load-balancing loss; tensors stay flat", async () => {
+  const cfg: ModelConfig = { ...MICRO, experts: ["public", "a", "b", "c"], topK: 2 };
+  const run = async (routing: "host" | "device") => {
+    const saved = process.env.FLEXOLMO_ROUTING;
+    process.env.FLEXOLMO_ROUTING = routing;
+    try {
+      const p = initParams(cfg, 2);
+      const tr = new Trainer(p, cfg, { ...MICRO_TRAIN, lbLossWeight: 0.01 }, randomWindows(stream(400, cfg.vocabSize), 2, 8, 0));
+      const events: StepProgress[] = [];
+      await tr.steps(2, { onProgress: (q) => events.push(q) });
+      const n0 = tf.memory().numTensors;
+      await tr.steps(6, { onProgress: (q) => events.push(q) });
+      assert.equal(tf.memory().numTensors, n0, `${routing}: live tensors grew`);
+      tr.dispose();
+      disposeParams(p);
+      return events;
+    } finally {
+      if (saved === undefined) delete process.env.FLEXOLMO_ROUTING;
+      else process.env.FLEXOLMO_ROUTING = saved;
+    }
+  };
+  const host = await run("host"), device = await run("device");
+  // The host path dispatches sparsely (each expert on its own tokens), the device path densely: the
+  // same sums in another order, so equal to float rounding, not bit for bit. Step 1 starts from the
+  // same weights (tight); later steps carry the rounding through the updates (looser).
+  host.forEach((h, i) => {
+    const d = device[i];
+    const tol = i === 0 ? 1e-5 : 2e-2;
+    // (After step 1 a token whose top-2 flips moves the gradient by a few %: compare the loss only.)
+    for (const k of i === 0 ? (["loss", "ce", "zLoss", "lbLoss", "gradNorm"] as const) : (["loss", "ce"] as const)) assert.ok(Math.abs(h[k] - d[k]) <= tol * Math.abs(h[k]) + 1e-7, `step ${h.step} ${k}: host ${h[k]} vs device ${d[k]}`);
+    if (i > 0) return;
+    h.routing!.share.forEach((row, l) => row.forEach((v, e) => assert.ok(Math.abs(v - d.routing!.share[l][e]) < 1e-6, `step ${h.step} layer ${l} expert ${e} share`)));
+    h.routing!.meanProb.forEach((row, l) => row.forEach((v, e) => assert.ok(Math.abs(v - d.routing!.meanProb[l][e]) < 1e-6, `step ${h.step} layer ${l} expert ${e} mean prob`)));
+  });
+  assert.equal(device.length, 8);
+  assert.ok(device.every((d) => d.lbLoss > 0));
+});
