@@ -460,7 +460,7 @@ function removeHandlersAddedSince(before: ReturnType<typeof processErrorHandlers
 }
 
 /** Try to make `name` the active TF.js backend. Throws with the precise reason when it cannot. */
-async function tryBackend(name: BackendName, auto: boolean): Promise<WebgpuAdapterReport | undefined> {
+async function tryBackend(name: BackendName): Promise<WebgpuAdapterReport | undefined> {
   switch (name) {
     case "tfjs-node-gpu":
     case "tfjs-node": {
@@ -571,7 +571,7 @@ async function select(forcedName: BackendName | undefined): Promise<BackendRepor
   for (const name of order) {
     const t0 = performance.now();
     try {
-      const adapter = await tryBackend(name, forcedName === undefined);
+      const adapter = await tryBackend(name);
       await tf.ready();
       attempts.push({ name, ok: true, ms: performance.now() - t0 });
       const flags = flagsFor(name, adapter);

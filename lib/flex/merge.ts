@@ -18,7 +18,7 @@ import type { DataCard } from "./cards";
 import { FlexModel } from "./model";
 import { loadOwnerArtifact, OwnerExpert, type OwnerArtifact } from "./owner";
 import { PublicModel } from "./public";
-import { bytesHash, hostData, tensorHash, trunkHashes } from "./trunk";
+import { bytesHash, hostRow, tensorHash, trunkHashes } from "./trunk";
 import type { BiasMode } from "./view";
 
 export type { OwnerArtifact };
@@ -140,10 +140,9 @@ function ffnHashes(l: LayerParams, e: number): string {
   return [x.gate, x.up, x.down].map(tensorHash).join(",");
 }
 
-/** tensorHash of router[row : row + 1] ([1, C]), read from the router's host values (no device slice to read back). */
+/** tensorHash of router[row : row + 1] ([1, C]). */
 function rowHash(router: tf.Tensor2D, row: number): string {
-  const c = router.shape[1];
-  return bytesHash(`${router.dtype}:1x${c}:`, hostData(router).subarray(row * c, (row + 1) * c));
+  return bytesHash(`${router.dtype}:1x${router.shape[1]}:`, hostRow(router, row));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import { resolveRouterMargin, type RouterMargin } from "./recipes";
 import { FlexModel } from "./model";
 import { PublicModel, trainingCard } from "./public";
 import { InvariantReport, TrainRecord } from "./records";
-import { hostData, isTrunkParam, tensorHash, vectorHash } from "./trunk";
+import { hostRow, isTrunkParam, tensorHash, vectorHash } from "./trunk";
 import { hfTokenizerFiles } from "../io/hf-tokenizer";
 
 /** The part of a domain embedding an owner keeps: enough to check r_pub and to write the data card. */
@@ -317,8 +317,7 @@ export class OwnerExpert {
       const pe = pub.params.layers[i].experts[0];
       const same = ["gate", "up", "down"].every((k) => tensorHash(l.experts[0][k as "gate"]) === tensorHash(pe[k as "gate"]));
       checks.push({ name: `model.layers.${i}.mlp.experts.0.*`, part: "public expert", identical: same });
-      const c = l.router.shape[1];
-      const rowHash = vectorHash((hostData(l.router) as Float32Array).subarray(0, c)); // row 0 of [E, C]
+      const rowHash = vectorHash(hostRow(l.router, 0) as Float32Array);
       checks.push({ name: `model.layers.${i}.mlp.gate.weight[0]`, part: "public router row", identical: rowHash === this.embeddings!.public.sha256 });
     });
     return new InvariantReport({ owner: this.name, publicTrunk: this.publicTrunk, livePublicTrunk: pub.trunkFingerprint(), checks });

@@ -33,6 +33,12 @@ export function hostData(t: tf.Tensor): tf.TypedArray {
   return data;
 }
 
+/** Row `row` of a 2-D tensor's host values ([C], a view; see hostData): a router row, without a device slice to read back. */
+export function hostRow(t: tf.Tensor2D, row: number): tf.TypedArray {
+  const c = t.shape[1];
+  return hostData(t).subarray(row * c, (row + 1) * c);
+}
+
 /** sha256 of a float vector's bytes (a domain embedding, a router row): equal ⇔ bit-identical. */
 export function vectorHash(v: Float32Array): string {
   return createHash("sha256").update(Buffer.from(v.buffer, v.byteOffset, v.byteLength)).digest("hex");

@@ -74,5 +74,4 @@ export type { NativeMatMulStatus } from "./blas";
 export { keepHostCopies, readBack, routingPlace, valuesIfOnHost } from "./host-reads";
 export type { RoutingPlace } from "./host-reads";
 export { topkMask } from "./topk-mask";
-export { addMany } from "./add-many";
 export { installWebgpuFixes } from "./webgpu-fixes";

@@ -25,7 +25,7 @@ import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { ForwardOptions, forwardHidden, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";
-import { addMany, softmaxCrossEntropy, stopGradient } from "../ops";
+import { softmaxCrossEntropy, stopGradient } from "../ops";
 
 /** The router margin loss of one training run (see the file comment). */
 export interface RouterMargin {
@@ -64,7 +64,7 @@ export interface LossResult {
 
 export function routerZLoss(routerLogits: tf.Tensor2D[]): tf.Scalar {
   const terms = routerLogits.filter((l) => l.shape[1] > 1).map((l) => tf.mean(tf.square(tf.logSumExp(l, 1)))); // per layer: mean_i lse_i²
-  return terms.length ? (addMany(terms) as tf.Scalar) : tf.scalar(0);
+  return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
 }
 
 /**
@@ -82,7 +82,7 @@ export function routerMarginLoss(params: ModelParams, routerInputs: tf.Tensor2D[
     const x = m.side === "own" ? tf.sub(m.boundary, d) : tf.sub(d, m.boundary);
     return tf.mean(tf.softplus(x)) as tf.Scalar;
   });
-  return tf.div(addMany(terms), terms.length) as tf.Scalar;
+  return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
 }
 
 /**
@@ -106,7 +106,7 @@ export function trainingLoss(params: ModelParams, cfg: ModelConfig, inputs: tf.T
       const f = hr.shares ? hr.shares[li] : tf.tensor1d(info ? info.counts.map((c) => c / (n * k)) : new Array(ei).fill(1 / ei));
       terms.push(tf.mul(tf.sum(tf.mul(tf.mean(p, 0), f)), ei) as tf.Scalar); // E · Σ f_e P_e
     });
-    if (terms.length) lb = addMany(terms) as tf.Scalar;
+    if (terms.length) lb = tf.addN(terms) as tf.Scalar;
   }
   const rm = w.routerMargin;
   const margin = rm && rm.weight > 0 ? routerMarginLoss(params, hr.routerInputs, rm) : tf.scalar(0);

@@ -17,7 +17,7 @@ import * as tf from "../tf";
 import type { ModelConfig } from "../model/config";
 import { checkParamsMatch, ForwardOptions, readRoutingStats, RoutingStats } from "../model/model";
 import type { ModelParams } from "../model/params";
-import { addMany, readBack } from "../ops";
+import { readBack } from "../ops";
 import { adamwStep } from "./adamw";
 import { BatchSource, checkBatch, drawBatch, isResumable, splitBatch } from "./batches";
 import { TrainConfig, validateTrainConfig } from "./config";
@@ -290,7 +290,7 @@ export class Trainer {
         return mk ? tf.where(mk, g, tf.zerosLike(g)) : g;
       });
       const present = gs.filter((g): g is tf.Tensor => g !== undefined);
-      const normSq = present.length ? addMany(present.map((g) => tf.sum(tf.square(g)))) : tf.scalar(0);
+      const normSq = present.length ? tf.addN(present.map((g) => tf.sum(tf.square(g)))) : tf.scalar(0);
       // [loss, ‖g‖², ce, z, lb, margin] then, with device routing stats, the [L, 2, E_included] block.
       const numbers = tf.concat([tf.reshape(value, [1]), tf.reshape(normSq, [1]), parts!]);
       parts!.dispose();

@@ -68,6 +68,18 @@ test("the LM head's backward product (b transposed, K = 4096) is right on webgpu
   want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= 1e-4 * scale, `element ${i}: webgpu ${got[i]} vs cpu ${w}`));
 });
 
+test("tf.addN of 28 tensors (the gradient norm's terms at the tiny preset) works on webgpu: the 8-buffers-per-shader limit is worked around", async (t) => {
+  // tfjs-backend-webgpu 4.22 without lib/ops/webgpu-fixes.ts: Dawn rejects the AddN pipeline (28 storage buffers > 8).
+  if (!(await webgpuOr(t))) return;
+  const xs = Array.from({ length: 28 }, (_, i) => tf.fill([2, 3], i + 1)); // small: may run on the CPU hand-off path
+  const big = Array.from({ length: 28 }, (_, i) => tf.fill([64, 64], i + 1)); // 4096 elements: runs on the GPU
+  const [small, large] = [tf.addN(xs), tf.addN(big)];
+  assert.deepEqual(Array.from(await small.data()), new Array(6).fill(406)); // 1 + 2 + … + 28 = 406
+  const v = await large.data();
+  assert.ok(v.every((x) => x === 406), `AddN of 28 [64, 64] tensors: got ${v[0]} … ${v[v.length - 1]}, expected 406`);
+  tf.dispose([...xs, ...big, small, large]);
+});
+
 test("the same seed trains to the same losses on webgpu and wasm over 10 steps: dense within 1e-4, top-2 of 4 experts within 5e-3", async (t) => {
   const dense: ModelConfig = { ...MODEL_PRESETS.tiny, experts: ["public"], topK: 1 };
   const moe: ModelConfig = { ...MODEL_PRESETS.tiny, experts: ["public", "a", "b", "c"], topK: 2 };

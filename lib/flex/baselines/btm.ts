@@ -3,7 +3,6 @@
  * fit to the window so far.
  */
 import * as tf from "../../tf";
-import { addMany } from "../../ops";
 import type { ScoreBatch } from "../evaluate";
 import { logMix, logProbsOf, optionRows, optionSums, rowLogProbs, shiftRow, targetLogProbs } from "../likelihood";
 import { resolveGenerateOptions, sampleToken, type FlexModel, type GenerateOptions } from "../model";
@@ -110,7 +109,7 @@ export class Btm extends Ensemble {
       for (let i = 0; i < N; i++) for (let m = 0; m < M; m++) wFlat[i * M + m] = w[i][m];
       const mixed = tf.tidy(() => {
         const wT = tf.tensor2d(wFlat, [N, M]);
-        return addMany(zs.map((z, m) => tf.mul(z, tf.slice(wT, [0, m], [N, 1])))) as tf.Tensor2D; // [N, V]
+        return tf.addN(zs.map((z, m) => tf.mul(z, tf.slice(wT, [0, m], [N, 1])))) as tf.Tensor2D; // [N, V]
       });
       const lpMix = await logProbsOf(mixed, b.targets);
       mixed.dispose();

@@ -6,7 +6,6 @@
  * difference in perplexity is a difference in method, not in data or initialisation.
  */
 import * as tf from "../../tf";
-import { addMany } from "../../ops";
 import { ARCH_FIELDS, type ModelConfig } from "../../model/config";
 import { inspect } from "node:util";
 import { cloneParams, disposeParams } from "../../model/model";
@@ -86,7 +85,7 @@ export function weightedAverage(ps: readonly ModelParams[], weights: readonly nu
   if (ps.length === 0) throw new Error("weightedAverage: no parameter sets given.");
   if (weights.length !== ps.length) throw new Error(`weightedAverage: ${weights.length} weights for ${ps.length} parameter sets.`);
   if (weights.some((w) => !Number.isFinite(w))) throw new Error(`weightedAverage: weights must be finite numbers (got ${weights.join(", ")}).`);
-  return mapParams(ps, (ts) => tf.tidy(() => (ts.length === 1 ? tf.mul(ts[0], weights[0]) : addMany(ts.map((t, i) => tf.mul(t, weights[i]))))));
+  return mapParams(ps, (ts) => tf.tidy(() => (ts.length === 1 ? tf.mul(ts[0], weights[0]) : tf.addN(ts.map((t, i) => tf.mul(t, weights[i]))))));
 }
 
 /** A copy of a FlexModel that owns its tensors (same view, label, cards), so later training of the source cannot change it. */
